@@ -1,0 +1,4 @@
+// The CPU backend's pointwise family entries (filled in by the family's implementation).
+#include "../core/kernels/table.h"
+
+void scm_cpu_fill_pointwise(ScmPointwiseKernels*) {}

@@ -1,0 +1,4 @@
+// The CUDA backend's norm family entries (filled in by the family's implementation).
+#include "../core/kernels/table.h"
+
+void scm_cuda_fill_norm(ScmNormKernels*) {}

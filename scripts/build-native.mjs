@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// Builds the native addon: with cmake-js + CMake when CMake is installed (CPU backend always,
+// CUDA backend when nvcc and cuBLAS are found), else with node-gyp (CPU backend only).
+//   node scripts/build-native.mjs          build (configure if needed)
+//   node scripts/build-native.mjs --clean  reconfigure from scratch (after installing cuBLAS)
+//   node scripts/build-native.mjs --gyp    force node-gyp
+// Also compiles the TypeScript when the compiler is installed (a development checkout).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const args = new Set(process.argv.slice(2));
+const jobs = String(Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, 8)));
+
+function run(cmd, cmdArgs) {
+  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env: process.env });
+  if (r.error) throw r.error;
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+function has(cmd) {
+  return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+const useGyp = args.has('--gyp') || !has('cmake');
+if (useGyp) {
+  if (!args.has('--gyp')) console.log('scm-native: CMake not found, building the CPU-only addon with node-gyp');
+  // npm tells lifecycle scripts where its bundled node-gyp is; else use one on PATH.
+  const bundled = process.env.npm_config_node_gyp;
+  if (bundled && existsSync(bundled)) run(process.execPath, [bundled, 'rebuild', '-j', jobs]);
+  else if (has('node-gyp')) run('node-gyp', ['rebuild', '-j', jobs]);
+  else {
+    console.error('scm-native: neither CMake nor node-gyp is available to build the addon');
+    process.exit(1);
+  }
+} else {
+  const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
+  const verb = args.has('--clean') || !existsSync(path.join(root, 'build', 'CMakeCache.txt')) ? 'rebuild' : 'build';
+  run(process.execPath, [cmakeJs, verb, '--parallel', jobs, '--log-level', 'warn']);
+}
