@@ -31,9 +31,15 @@ const useGyp = args.has('--gyp') || !has('cmake');
 if (useGyp) {
   if (!args.has('--gyp')) console.log('scm-native: CMake not found, building the CPU-only addon with node-gyp');
   // npm tells lifecycle scripts where its bundled node-gyp is; else use one on PATH.
+  // Use the headers installed with Node itself when npm names none, so nothing is downloaded.
+  const gypArgs = ['rebuild', '-j', jobs];
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) {
+    gypArgs.push(`--nodedir=${prefix}`);
+  }
   const bundled = process.env.npm_config_node_gyp;
-  if (bundled && existsSync(bundled)) run(process.execPath, [bundled, 'rebuild', '-j', jobs]);
-  else if (has('node-gyp')) run('node-gyp', ['rebuild', '-j', jobs]);
+  if (bundled && existsSync(bundled)) run(process.execPath, [bundled, ...gypArgs]);
+  else if (has('node-gyp')) run('node-gyp', gypArgs);
   else {
     console.error('scm-native: neither CMake nor node-gyp is available to build the addon');
     process.exit(1);
@@ -43,3 +49,8 @@ if (useGyp) {
   const verb = args.has('--clean') || !existsSync(path.join(root, 'build', 'CMakeCache.txt')) ? 'rebuild' : 'build';
   run(process.execPath, [cmakeJs, verb, '--parallel', jobs, '--log-level', 'warn']);
 }
+
+// A development checkout (TypeScript installed, sources present): compile the TypeScript too,
+// so `npm install` alone leaves a usable package. Published packages ship dist/ prebuilt.
+const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+if (existsSync(tsc) && existsSync(path.join(root, 'src', 'index.ts'))) run(process.execPath, [tsc, '-p', 'tsconfig.json']);

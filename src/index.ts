@@ -1,0 +1,4 @@
+// scm-native: continuous-time consistency models (sCM) with a native C++/CUDA engine.
+export { ScmError, type ScmErrorCode } from './errors.js';
+export { backendInfo, setBackend, setCpuThreads, type BackendInfo, type BackendName } from './backend.js';
+export { ops, type CallOptions, type GemmOptions, type RandomOptions } from './ops.js';

@@ -1,0 +1,94 @@
+// Loads the addon (built by cmake-js or node-gyp; the `bindings` package finds either) and
+// registers ScmError so native failures arrive as typed errors.
+import { createRequire } from 'node:module';
+import { ScmError } from './errors.js';
+
+export type BackendName = 'auto' | 'cpu' | 'cuda';
+
+export interface NativeDevice {
+  name: string;
+  memoryBytes: number;
+  computeCapability: string;
+  multiprocessors: number;
+}
+
+export interface NativeBackendInfo {
+  active: 'cuda' | 'cpu';
+  requested: BackendName;
+  available: ('cuda' | 'cpu')[];
+  reason?: string;
+  device: NativeDevice;
+  cudaDevice?: NativeDevice;
+  cpuThreads: number;
+}
+
+export interface GemmDesc {
+  m: number;
+  n: number;
+  k: number;
+  batch?: number;
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+  precision?: 'fp32' | 'tf32' | 'bf16';
+}
+
+export interface AttentionDesc {
+  batch: number;
+  heads: number;
+  lenQ: number;
+  lenK: number;
+  headDim: number;
+  scale?: number;
+  precision?: 'fp32' | 'bf16' | 'fp16';
+  implementation?: 'flash' | 'naive';
+}
+
+export interface TangentNormalizeDesc {
+  batch: number;
+  c: number;
+  mode: 'normalize' | 'clip';
+}
+
+export interface NativeAddon {
+  setErrorClass(ctor: typeof ScmError): void;
+  backendInfo(): NativeBackendInfo;
+  setBackend(name: BackendName): void;
+  setCpuThreads(n: number): void;
+  gemm(a: Float32Array, b: Float32Array, desc: GemmDesc, backend: BackendName, abort?: Int32Array): Promise<Float32Array>;
+  random(kind: 'normal' | 'uniform', count: number, seed: number | bigint, offset: number | bigint, backend: BackendName, abort?: Int32Array): Promise<Float32Array>;
+  attentionForward?(q: Float32Array, k: Float32Array, v: Float32Array, desc: AttentionDesc, keyLengths: Int32Array | undefined, backend: BackendName, abort?: Int32Array): Promise<[Float32Array, Float32Array]>;
+  attentionJvp?(q: Float32Array, k: Float32Array, v: Float32Array, tq: Float32Array, tk: Float32Array, tv: Float32Array, desc: AttentionDesc, keyLengths: Int32Array | undefined, backend: BackendName, abort?: Int32Array): Promise<[Float32Array, Float32Array, Float32Array]>;
+  attentionBackward?(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, lse: Float32Array, dout: Float32Array, desc: AttentionDesc, keyLengths: Int32Array | undefined, backend: BackendName, abort?: Int32Array): Promise<[Float32Array, Float32Array, Float32Array]>;
+  tangentNormalize?(g: Float32Array, desc: TangentNormalizeDesc, backend: BackendName, abort?: Int32Array): Promise<Float32Array>;
+}
+
+let addon: NativeAddon | undefined;
+
+/** The loaded addon (loaded on first use). */
+export function native(): NativeAddon {
+  if (addon) return addon;
+  const require = createRequire(import.meta.url);
+  let loaded: NativeAddon;
+  try {
+    const bindings = require('bindings') as (name: string) => NativeAddon;
+    loaded = bindings('scm_native');
+  } catch (e) {
+    throw new ScmError(
+      `the scm-native addon could not be loaded (${(e as Error).message}); run \`npm run build\` in the package folder`,
+      'E_BACKEND_UNAVAILABLE',
+    );
+  }
+  loaded.setErrorClass(ScmError);
+  addon = loaded;
+  return addon;
+}
+
+/** Resolves to the native function, or throws when this build of the addon lacks it. */
+export function nativeFunction<K extends keyof NativeAddon>(name: K): NonNullable<NativeAddon[K]> {
+  const fn = native()[name];
+  if (typeof fn !== 'function') {
+    throw new ScmError(`this build of the scm-native addon has no '${String(name)}'; rebuild it (npm run rebuild)`, 'E_INTERNAL');
+  }
+  return (fn as (...args: unknown[]) => unknown).bind(native()) as NonNullable<NativeAddon[K]>;
+}
