@@ -31,8 +31,9 @@ inline void validate_norm(const char* op, int64_t rows, int64_t cols, double eps
 }
 inline void validate_adn(const char* op, int64_t batch, int64_t tokens, int64_t channels, double eps,
                          double pnorm_eps) {
-  require(batch >= 0 && tokens >= 0, SCM_E_ARGUMENT, op, ": batch=", batch, ", tokens=", tokens, " (negative)");
-  require(tokens == 0 || batch <= INT64_MAX / tokens, SCM_E_ARGUMENT, op, ": batch*tokens overflows");
+  require(batch >= 0, SCM_E_ARGUMENT, op, ": batch=", batch, " < 0");
+  require(tokens >= 1, SCM_E_ARGUMENT, op, ": tokens=", tokens, " < 1");
+  require(batch <= INT64_MAX / tokens, SCM_E_ARGUMENT, op, ": batch*tokens overflows");
   validate_norm(op, batch * tokens, channels, eps);
   require(pnorm_eps >= 0 && std::isfinite(pnorm_eps), SCM_E_ARGUMENT, op, ": pnorm_eps=", pnorm_eps,
           " must be finite and >= 0");
@@ -40,6 +41,75 @@ inline void validate_adn(const char* op, int64_t batch, int64_t tokens, int64_t 
 inline void require_ptr(const void* p, const char* op, const char* name) {
   require(p != nullptr, SCM_E_ARGUMENT, op, ": ", name, " is null");
 }
+
+// Per-entry checks (sizes, required pointers), shared by the CPU and CUDA table entries.
+// Each returns false when there is nothing to compute (no rows / no samples).
+namespace norm_checks {
+inline bool layer_norm_forward(int64_t rows, int64_t cols, double eps, const void* x, const void* y,
+                               const void* mean, const void* rstd) {
+  const char* op = "layer_norm_forward";
+  validate_norm(op, rows, cols, eps);
+  if (rows == 0) return false;
+  require_ptr(x, op, "x"), require_ptr(y, op, "y"), require_ptr(mean, op, "mean"), require_ptr(rstd, op, "rstd");
+  return true;
+}
+// Also for rms_norm_dual, pixel_norm_dual and qk_norm_dual (op names the entry).
+inline bool dual(const char* op, int64_t rows, int64_t cols, double eps, const void* x, const void* tx,
+                 const void* y, const void* ty) {
+  validate_norm(op, rows, cols, eps);
+  if (rows == 0) return false;
+  require_ptr(x, op, "x"), require_ptr(tx, op, "tx"), require_ptr(y, op, "y"), require_ptr(ty, op, "ty");
+  return true;
+}
+// rms_norm_forward, pixel_norm_forward, qk_norm_forward.
+inline bool rms_forward(const char* op, int64_t rows, int64_t cols, double eps, const void* x, const void* y,
+                        const void* rstd) {
+  validate_norm(op, rows, cols, eps);
+  if (rows == 0) return false;
+  require_ptr(x, op, "x"), require_ptr(y, op, "y"), require_ptr(rstd, op, "rstd");
+  return true;
+}
+// Every rowwise backward (mean only for layer norm: pass center = false otherwise).
+inline bool backward(const char* op, bool center, int64_t rows, int64_t cols, const void* x, const void* mean,
+                     const void* rstd, const void* dy) {
+  validate_norm(op, rows, cols, 0.0);
+  if (rows == 0) return false;
+  require_ptr(x, op, "x"), require_ptr(rstd, op, "rstd"), require_ptr(dy, op, "dy");
+  if (center) require_ptr(mean, op, "mean");
+  return true;
+}
+inline bool adn_forward(int64_t batch, int64_t tokens, int64_t C, double eps, double pnorm_eps, const void* x,
+                        const void* s, const void* b, const void* y, const void* mean, const void* rstd,
+                        const void* s_rstd, const void* b_rstd) {
+  const char* op = "adn_forward";
+  validate_adn(op, batch, tokens, C, eps, pnorm_eps);
+  if (batch == 0) return false;
+  require_ptr(x, op, "x"), require_ptr(s, op, "s"), require_ptr(b, op, "b"), require_ptr(y, op, "y");
+  require_ptr(mean, op, "mean"), require_ptr(rstd, op, "rstd"), require_ptr(s_rstd, op, "s_rstd"),
+      require_ptr(b_rstd, op, "b_rstd");
+  return true;
+}
+inline bool adn_dual(int64_t batch, int64_t tokens, int64_t C, double eps, double pnorm_eps, const void* x,
+                     const void* tx, const void* s, const void* b, const void* y, const void* ty) {
+  const char* op = "adn_dual";
+  validate_adn(op, batch, tokens, C, eps, pnorm_eps);
+  if (batch == 0) return false;
+  require_ptr(x, op, "x"), require_ptr(tx, op, "tx"), require_ptr(s, op, "s"), require_ptr(b, op, "b");
+  require_ptr(y, op, "y"), require_ptr(ty, op, "ty");
+  return true;
+}
+inline bool adn_backward(int64_t batch, int64_t tokens, int64_t C, const void* x, const void* s, const void* b,
+                         const void* mean, const void* rstd, const void* s_rstd, const void* b_rstd,
+                         const void* dy) {
+  const char* op = "adn_backward";
+  validate_adn(op, batch, tokens, C, 0.0, 0.0);
+  if (batch == 0) return false;
+  require_ptr(x, op, "x"), require_ptr(s, op, "s"), require_ptr(b, op, "b"), require_ptr(dy, op, "dy");
+  require_ptr(mean, op, "mean"), require_ptr(rstd, op, "rstd"), require_ptr(s_rstd, op, "s_rstd"),
+      require_ptr(b_rstd, op, "b_rstd");
+  return true;
+}
+}  // namespace norm_checks
 
 namespace norm_detail {
 

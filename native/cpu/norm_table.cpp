@@ -1,174 +1,121 @@
-// The CPU backend's norm family entries: float instantiations of native/cpu/norm.h behind
-// argument checks (shared with the CUDA entries) and scm::guarded.
+// The CPU backend's norm family entries: float instantiations of native/cpu/norm.h behind the
+// argument checks shared with the CUDA entries (norm_checks) and scm::guarded.
 #include "norm.h"
 #include "../core/kernels/table.h"
 
 namespace {
 
-using scm::cpu::require_ptr;
-using scm::cpu::validate_adn;
-using scm::cpu::validate_norm;
+namespace chk = scm::cpu::norm_checks;
+namespace K = scm::cpu;
 
 int ln_forward(int64_t rows, int64_t cols, float eps, const float* x, const float* gamma, const float* beta, float* y,
                float* mean, float* rstd) {
   return scm::guarded([&] {
-    const char* op = "layer_norm_forward";
-    validate_norm(op, rows, cols, eps);
-    if (rows == 0) return;
-    require_ptr(x, op, "x"), require_ptr(y, op, "y"), require_ptr(mean, op, "mean"), require_ptr(rstd, op, "rstd");
-    scm::cpu::layer_norm_forward<float>(rows, cols, eps, x, gamma, beta, y, mean, rstd);
+    if (chk::layer_norm_forward(rows, cols, eps, x, y, mean, rstd))
+      K::layer_norm_forward<float>(rows, cols, eps, x, gamma, beta, y, mean, rstd);
   });
 }
 int ln_dual(int64_t rows, int64_t cols, float eps, const float* x, const float* tx, const float* gamma,
             const float* beta, float* y, float* ty, float* mean, float* rstd) {
   return scm::guarded([&] {
-    const char* op = "layer_norm_dual";
-    validate_norm(op, rows, cols, eps);
-    if (rows == 0) return;
-    require_ptr(x, op, "x"), require_ptr(tx, op, "tx"), require_ptr(y, op, "y"), require_ptr(ty, op, "ty");
-    scm::cpu::layer_norm_dual<float>(rows, cols, eps, x, tx, gamma, beta, y, ty, mean, rstd);
+    if (chk::dual("layer_norm_dual", rows, cols, eps, x, tx, y, ty))
+      K::layer_norm_dual<float>(rows, cols, eps, x, tx, gamma, beta, y, ty, mean, rstd);
   });
 }
 int ln_backward(int64_t rows, int64_t cols, const float* x, const float* gamma, const float* mean, const float* rstd,
                 const float* dy, float* dx, float* dgamma, float* dbeta) {
   return scm::guarded([&] {
-    const char* op = "layer_norm_backward";
-    validate_norm(op, rows, cols, 0.0);
-    if (rows == 0) return;
-    require_ptr(x, op, "x"), require_ptr(mean, op, "mean"), require_ptr(rstd, op, "rstd"), require_ptr(dy, op, "dy");
-    scm::cpu::layer_norm_backward<float>(rows, cols, x, gamma, mean, rstd, dy, dx, dgamma, dbeta);
+    if (chk::backward("layer_norm_backward", true, rows, cols, x, mean, rstd, dy))
+      K::layer_norm_backward<float>(rows, cols, x, gamma, mean, rstd, dy, dx, dgamma, dbeta);
   });
 }
 
 int rms_forward(int64_t rows, int64_t cols, float eps, const float* x, const float* gamma, float* y, float* rstd) {
   return scm::guarded([&] {
-    const char* op = "rms_norm_forward";
-    validate_norm(op, rows, cols, eps);
-    if (rows == 0) return;
-    require_ptr(x, op, "x"), require_ptr(y, op, "y"), require_ptr(rstd, op, "rstd");
-    scm::cpu::rms_norm_forward<float>(rows, cols, eps, x, gamma, y, rstd);
+    if (chk::rms_forward("rms_norm_forward", rows, cols, eps, x, y, rstd))
+      K::rms_norm_forward<float>(rows, cols, eps, x, gamma, y, rstd);
   });
 }
 int rms_dual(int64_t rows, int64_t cols, float eps, const float* x, const float* tx, const float* gamma, float* y,
              float* ty, float* rstd) {
   return scm::guarded([&] {
-    const char* op = "rms_norm_dual";
-    validate_norm(op, rows, cols, eps);
-    if (rows == 0) return;
-    require_ptr(x, op, "x"), require_ptr(tx, op, "tx"), require_ptr(y, op, "y"), require_ptr(ty, op, "ty");
-    scm::cpu::rms_norm_dual<float>(rows, cols, eps, x, tx, gamma, y, ty, rstd);
+    if (chk::dual("rms_norm_dual", rows, cols, eps, x, tx, y, ty))
+      K::rms_norm_dual<float>(rows, cols, eps, x, tx, gamma, y, ty, rstd);
   });
 }
 int rms_backward(int64_t rows, int64_t cols, const float* x, const float* gamma, const float* rstd, const float* dy,
                  float* dx, float* dgamma) {
   return scm::guarded([&] {
-    const char* op = "rms_norm_backward";
-    validate_norm(op, rows, cols, 0.0);
-    if (rows == 0) return;
-    require_ptr(x, op, "x"), require_ptr(rstd, op, "rstd"), require_ptr(dy, op, "dy");
-    scm::cpu::rms_norm_backward<float>(rows, cols, x, gamma, rstd, dy, dx, dgamma);
+    if (chk::backward("rms_norm_backward", false, rows, cols, x, nullptr, rstd, dy))
+      K::rms_norm_backward<float>(rows, cols, x, gamma, rstd, dy, dx, dgamma);
   });
 }
 
 int pixel_forward(int64_t rows, int64_t cols, float eps, const float* x, float* y, float* rstd) {
   return scm::guarded([&] {
-    const char* op = "pixel_norm_forward";
-    validate_norm(op, rows, cols, eps);
-    if (rows == 0) return;
-    require_ptr(x, op, "x"), require_ptr(y, op, "y"), require_ptr(rstd, op, "rstd");
-    scm::cpu::pixel_norm_forward<float>(rows, cols, eps, x, y, rstd);
+    if (chk::rms_forward("pixel_norm_forward", rows, cols, eps, x, y, rstd))
+      K::pixel_norm_forward<float>(rows, cols, eps, x, y, rstd);
   });
 }
 int pixel_dual(int64_t rows, int64_t cols, float eps, const float* x, const float* tx, float* y, float* ty,
                float* rstd) {
   return scm::guarded([&] {
-    const char* op = "pixel_norm_dual";
-    validate_norm(op, rows, cols, eps);
-    if (rows == 0) return;
-    require_ptr(x, op, "x"), require_ptr(tx, op, "tx"), require_ptr(y, op, "y"), require_ptr(ty, op, "ty");
-    scm::cpu::pixel_norm_dual<float>(rows, cols, eps, x, tx, y, ty, rstd);
+    if (chk::dual("pixel_norm_dual", rows, cols, eps, x, tx, y, ty))
+      K::pixel_norm_dual<float>(rows, cols, eps, x, tx, y, ty, rstd);
   });
 }
 int pixel_backward(int64_t rows, int64_t cols, const float* x, const float* rstd, const float* dy, float* dx) {
   return scm::guarded([&] {
-    const char* op = "pixel_norm_backward";
-    validate_norm(op, rows, cols, 0.0);
-    if (rows == 0) return;
-    require_ptr(x, op, "x"), require_ptr(rstd, op, "rstd"), require_ptr(dy, op, "dy");
-    scm::cpu::pixel_norm_backward<float>(rows, cols, x, rstd, dy, dx);
+    if (chk::backward("pixel_norm_backward", false, rows, cols, x, nullptr, rstd, dy))
+      K::pixel_norm_backward<float>(rows, cols, x, rstd, dy, dx);
   });
 }
 
 int adn_forward(int64_t batch, int64_t tokens, int64_t C, float eps, float pnorm_eps, const float* x, const float* s,
                 const float* b, float* y, float* mean, float* rstd, float* s_rstd, float* b_rstd) {
   return scm::guarded([&] {
-    const char* op = "adn_forward";
-    validate_adn(op, batch, tokens, C, eps, pnorm_eps);
-    if (batch == 0) return;
-    require_ptr(s, op, "s"), require_ptr(b, op, "b"), require_ptr(s_rstd, op, "s_rstd"),
-        require_ptr(b_rstd, op, "b_rstd");
-    if (tokens > 0)
-      require_ptr(x, op, "x"), require_ptr(y, op, "y"), require_ptr(mean, op, "mean"), require_ptr(rstd, op, "rstd");
-    scm::cpu::adn_forward<float>(batch, tokens, C, eps, pnorm_eps, x, s, b, y, mean, rstd, s_rstd, b_rstd);
+    if (chk::adn_forward(batch, tokens, C, eps, pnorm_eps, x, s, b, y, mean, rstd, s_rstd, b_rstd))
+      K::adn_forward<float>(batch, tokens, C, eps, pnorm_eps, x, s, b, y, mean, rstd, s_rstd, b_rstd);
   });
 }
 int adn_dual(int64_t batch, int64_t tokens, int64_t C, float eps, float pnorm_eps, const float* x, const float* tx,
              const float* s, const float* ts, const float* b, const float* tb, float* y, float* ty, float* mean,
              float* rstd, float* s_rstd, float* b_rstd) {
   return scm::guarded([&] {
-    const char* op = "adn_dual";
-    validate_adn(op, batch, tokens, C, eps, pnorm_eps);
-    if (batch == 0) return;
-    require_ptr(s, op, "s"), require_ptr(b, op, "b");
-    if (tokens > 0)
-      require_ptr(x, op, "x"), require_ptr(tx, op, "tx"), require_ptr(y, op, "y"), require_ptr(ty, op, "ty");
-    scm::cpu::adn_dual<float>(batch, tokens, C, eps, pnorm_eps, x, tx, s, ts, b, tb, y, ty, mean, rstd, s_rstd,
-                              b_rstd);
+    if (chk::adn_dual(batch, tokens, C, eps, pnorm_eps, x, tx, s, b, y, ty))
+      K::adn_dual<float>(batch, tokens, C, eps, pnorm_eps, x, tx, s, ts, b, tb, y, ty, mean, rstd, s_rstd, b_rstd);
   });
 }
 int adn_backward(int64_t batch, int64_t tokens, int64_t C, const float* x, const float* s, const float* b,
                  const float* mean, const float* rstd, const float* s_rstd, const float* b_rstd, const float* dy,
                  float* dx, float* ds, float* db) {
   return scm::guarded([&] {
-    const char* op = "adn_backward";
-    validate_adn(op, batch, tokens, C, 0.0, 0.0);
-    if (batch == 0) return;
-    require_ptr(s, op, "s"), require_ptr(b, op, "b"), require_ptr(s_rstd, op, "s_rstd"),
-        require_ptr(b_rstd, op, "b_rstd");
-    if (tokens > 0)
-      require_ptr(x, op, "x"), require_ptr(mean, op, "mean"), require_ptr(rstd, op, "rstd"), require_ptr(dy, op, "dy");
-    scm::cpu::adn_backward<float>(batch, tokens, C, x, s, b, mean, rstd, s_rstd, b_rstd, dy, dx, ds, db);
+    if (chk::adn_backward(batch, tokens, C, x, s, b, mean, rstd, s_rstd, b_rstd, dy))
+      K::adn_backward<float>(batch, tokens, C, x, s, b, mean, rstd, s_rstd, b_rstd, dy, dx, ds, db);
   });
 }
 
 int qk_forward(int64_t rows, int64_t d, float eps, const float* x, const float* gamma, float* y, float* rstd) {
   return scm::guarded([&] {
-    const char* op = "qk_norm_forward";
-    validate_norm(op, rows, d, eps);
-    if (rows == 0) return;
-    require_ptr(x, op, "x"), require_ptr(gamma, op, "gamma"), require_ptr(y, op, "y"), require_ptr(rstd, op, "rstd");
-    scm::cpu::qk_norm_forward<float>(rows, d, eps, x, gamma, y, rstd);
+    if (rows != 0) scm::cpu::require_ptr(gamma, "qk_norm_forward", "gamma");
+    if (chk::rms_forward("qk_norm_forward", rows, d, eps, x, y, rstd))
+      K::qk_norm_forward<float>(rows, d, eps, x, gamma, y, rstd);
   });
 }
 int qk_dual(int64_t rows, int64_t d, float eps, const float* x, const float* tx, const float* gamma, float* y,
             float* ty, float* rstd) {
   return scm::guarded([&] {
-    const char* op = "qk_norm_dual";
-    validate_norm(op, rows, d, eps);
-    if (rows == 0) return;
-    require_ptr(x, op, "x"), require_ptr(tx, op, "tx"), require_ptr(gamma, op, "gamma"), require_ptr(y, op, "y"),
-        require_ptr(ty, op, "ty");
-    scm::cpu::qk_norm_dual<float>(rows, d, eps, x, tx, gamma, y, ty, rstd);
+    if (rows != 0) scm::cpu::require_ptr(gamma, "qk_norm_dual", "gamma");
+    if (chk::dual("qk_norm_dual", rows, d, eps, x, tx, y, ty))
+      K::qk_norm_dual<float>(rows, d, eps, x, tx, gamma, y, ty, rstd);
   });
 }
 int qk_backward(int64_t rows, int64_t d, const float* x, const float* gamma, const float* rstd, const float* dy,
                 float* dx, float* dgamma) {
   return scm::guarded([&] {
-    const char* op = "qk_norm_backward";
-    validate_norm(op, rows, d, 0.0);
-    if (rows == 0) return;
-    require_ptr(x, op, "x"), require_ptr(gamma, op, "gamma"), require_ptr(rstd, op, "rstd"), require_ptr(dy, op, "dy");
-    scm::cpu::qk_norm_backward<float>(rows, d, x, gamma, rstd, dy, dx, dgamma);
+    if (rows != 0) scm::cpu::require_ptr(gamma, "qk_norm_backward", "gamma");
+    if (chk::backward("qk_norm_backward", false, rows, d, x, nullptr, rstd, dy))
+      K::qk_norm_backward<float>(rows, d, x, gamma, rstd, dy, dx, dgamma);
   });
 }
 

@@ -18,7 +18,7 @@
 //               y = layer_norm(x; eps, no affine) * pnorm(s) + pnorm(b),
 //               pnorm(a) = a / sqrt(mean_C(a^2) + pnorm_eps)   (SCM.md: pnorm_eps = 1e-8).
 //
-// Sizes: rows >= 0, cols >= 1 (cols may be anything, not only multiples of 32), eps >= 0
+// Sizes: rows >= 0 (ADN: batch >= 0, tokens >= 1), cols >= 1 (cols may be anything, not only multiples of 32), eps >= 0
 // (layer/RMS/ADN norms usually 1e-5 or 1e-6). Saved statistics are float32 [rows].
 #pragma once
 #include "common.h"
