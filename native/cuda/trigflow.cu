@@ -20,7 +20,9 @@
 
 namespace {
 
-constexpr int kCacheFloats = 12288;  // 48 KiB of dynamic shared memory (no opt-in needed)
+// Samples up to 16384 floats (64 KiB of dynamic shared memory, opted in; every sm_80+ GPU has at
+// least 99 KiB per block) take the one-pass path: 3x64x64 images and 4x64x64 latents fit.
+constexpr int kCacheFloats = 16384;
 constexpr int kChunkThreads = 256;
 constexpr int kChunkPerThread = 16;
 constexpr int64_t kChunk = int64_t(kChunkThreads) * kChunkPerThread;  // elements per block, large path
@@ -143,7 +145,11 @@ int tangent_normalize(int64_t batch, int64_t per_sample, int mode, float c, cons
     if (D <= kCacheFloats) {
       const int threads = int(std::min<int64_t>(512, std::max<int64_t>(32, (D + 31) / 32 * 32)));
       const unsigned blocks = unsigned(std::min<int64_t>(batch, 1 << 20));
-      tangent_cached_kernel<<<blocks, threads, size_t(D) * sizeof(float), st>>>(batch, int(D), mode, c, g, out,
+      const size_t smem = size_t(D) * sizeof(float);
+      if (smem > 32 * 1024)
+        SCM_CUDA_TRY(cudaFuncSetAttribute(tangent_cached_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          int(kCacheFloats * sizeof(float))));
+      tangent_cached_kernel<<<blocks, threads, smem, st>>>(batch, int(D), mode, c, g, out,
                                                                                norms);
       SCM_CUDA_LAUNCHED("tangent_normalize (cached)");
       return SCM_OK;

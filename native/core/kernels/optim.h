@@ -47,7 +47,7 @@ typedef struct ScmOptimParams {
 
 struct ScmOptimKernels {
   // param, grad, m, v [n]; ema [n] nullable (no EMA when null). param, m, v (and ema) are
-  // updated in place; grad is read only. n >= 0.
+  // updated in place; grad is read only; the five arrays must not overlap. n >= 0.
   int (*step)(const ScmOptimParams* params, int64_t n, float* param, const float* grad, float* m, float* v,
               float* ema);
 };
