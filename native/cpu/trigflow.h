@@ -106,7 +106,8 @@ void tangent_normalize(int64_t batch, int64_t per_sample, int mode, double c, co
         const double scale = 1.0 / (norm + c);
         for (int64_t i = 0; i < per_sample; ++i) ob[i] = static_cast<T>(gb[i] * scale);
       } else {
-        for (int64_t i = 0; i < per_sample; ++i) ob[i] = std::min(T(1), std::max(T(-1), gb[i]));
+        // NaN stays NaN (std::min/max would turn it into a bound and hide a non-finite tangent).
+        for (int64_t i = 0; i < per_sample; ++i) ob[i] = gb[i] > T(1) ? T(1) : (gb[i] < T(-1) ? T(-1) : gb[i]);
       }
     }
   });

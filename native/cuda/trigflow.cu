@@ -57,7 +57,8 @@ __device__ double block_sum(double v, double* red) {
   return total;
 }
 
-__device__ __forceinline__ float clip1(float g) { return fminf(1.0f, fmaxf(-1.0f, g)); }
+// Clamp to [-1, 1] that keeps NaN (fminf/fmaxf would turn it into a bound).
+__device__ __forceinline__ float clip1(float g) { return g > 1.0f ? 1.0f : (g < -1.0f ? -1.0f : g); }
 
 // ---------------------------------------------------------------- tangent normalization
 // One block per sample (grid-stride over samples); the sample is cached in shared memory.

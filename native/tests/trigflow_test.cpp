@@ -147,6 +147,17 @@ SCM_TEST(trigflow_tangent_clip) {
   }
 }
 
+// A non-finite tangent stays visible: NaN is not clipped into a bound, and its norm is NaN.
+SCM_TEST(trigflow_tangent_nonfinite_propagates) {
+  std::vector<float> g = {0.5f, NAN, 3.0f, -2.0f, 0.25f, INFINITY}, out(6), norms(2);
+  ok(cpu(), cpu().trigflow.tangent_normalize(2, 3, SCM_TANGENT_CLIP, 0.1f, g.data(), out.data(), norms.data()), "clip");
+  SCM_CHECK(out[0] == 0.5f && std::isnan(out[1]) && out[2] == 1.0f && out[3] == -1.0f && out[5] == 1.0f);
+  SCM_CHECK(std::isnan(norms[0]) && std::isinf(norms[1]));
+  ok(cpu(), cpu().trigflow.tangent_normalize(2, 3, SCM_TANGENT_NORMALIZE, 0.1f, g.data(), out.data(), norms.data()),
+     "normalize");
+  SCM_CHECK(std::isnan(out[0]) && std::isnan(out[1]) && std::isnan(norms[0]) && !std::isfinite(out[5]));
+}
+
 SCM_TEST(trigflow_tangent_normalize_rejects_bad_arguments) {
   float g[4] = {1, 2, 3, 4}, out[4];
   SCM_CHECK(cpu().trigflow.tangent_normalize(2, 2, 7, 0.1f, g, out, nullptr) == SCM_E_ARGUMENT);
@@ -349,6 +360,27 @@ SCM_TEST(cuda_trigflow_tangent_normalize_matches_cpu) {
       expect_close(concat("in place B=", B, " D=", D, " mode=", mode), dg.to_vector<float>(), ref, 1e-6);
     }
   });
+}
+
+SCM_TEST(cuda_trigflow_tangent_nonfinite_propagates) {
+  const ScmKernels& k = require_cuda();
+  std::vector<float> g = {0.5f, NAN, 3.0f, -2.0f, 0.25f, INFINITY};
+  for (int mode : {int(SCM_TANGENT_NORMALIZE), int(SCM_TANGENT_CLIP)})
+    for (bool with_norms : {false, true}) {
+      std::vector<float> ref(6), refn(2);
+      ok(cpu(), cpu().trigflow.tangent_normalize(2, 3, mode, 0.1f, g.data(), ref.data(), refn.data()), "cpu");
+      auto dg = scm::DeviceBuffer::from_host(k, g);
+      scm::DeviceBuffer dout(k, 6 * 4), dn(k, 2 * 4);
+      ok(k, k.trigflow.tangent_normalize(2, 3, mode, 0.1f, dg.as(), dout.as(), with_norms ? dn.as() : nullptr), "cuda");
+      auto got = dout.to_vector<float>();
+      for (int i = 0; i < 6; ++i)
+        SCM_CHECK(std::memcmp(&got[i], &ref[i], 4) == 0 || (std::isnan(got[i]) && std::isnan(ref[i])), "mode=", mode,
+                  " i=", i, " got ", got[i], " want ", ref[i]);
+      if (with_norms) {
+        auto n = dn.to_vector<float>();
+        SCM_CHECK(std::isnan(n[0]) && std::isinf(n[1]), "norms ", n[0], ", ", n[1]);
+      }
+    }
 }
 
 SCM_TEST(cuda_trigflow_consistency_step_matches_cpu) {

@@ -11,6 +11,8 @@
 // Formulas (per element i of sample b, with ct = cos t[b], st = sin t[b]):
 //   tangent_normalize, mode SCM_TANGENT_NORMALIZE: out = g / (||g_b||_2 + c)
 //                      mode SCM_TANGENT_CLIP:      out = clamp(g, -1, 1)
+//     Non-finite values propagate (a NaN stays NaN in both modes; the norm is NaN/inf), so the
+//     caller's non-finite guard (SCM.md §2.2) can see them.
 //     ||g_b||_2 is the plain L2 norm over all per_sample elements, accumulated in double on
 //     the CPU and the CUDA backend. No gradient: in sCM the tangent g is a constant.
 //   consistency_step (the consistency function / denoiser, SCM.md §1 and §6):
