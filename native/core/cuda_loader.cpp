@@ -9,6 +9,7 @@
 #include <string>
 
 #include "backend.h"
+#include "log.h"
 
 #ifndef SCM_CUDA_BUILT
 #define SCM_CUDA_BUILT 0
@@ -91,7 +92,15 @@ CudaState load() {
 const ScmKernels* cuda_kernels(std::string* reason) {
   static std::once_flag once;
   static CudaState state;
-  std::call_once(once, [] { state = load(); });
+  std::call_once(once, [] {
+    state = load();
+    if (state.kernels) {
+      ScmDeviceProperties p{};
+      if (state.kernels->memory.properties(&p) == 0) log(LogLevel::Info, std::string("CUDA backend loaded: ") + p.name);
+    } else {
+      log(LogLevel::Info, "CUDA backend not in use: " + state.reason);
+    }
+  });
   if (!state.kernels && reason) *reason = state.reason;
   return state.kernels;
 }

@@ -1,4 +1,4 @@
-// Kernel family: matrix products.
+// Kernel family: matrix products. (Plain C: the C API uses ScmGemmDesc.)
 #pragma once
 #include "common.h"
 
@@ -13,7 +13,7 @@ enum ScmGemmPrecision {
 // when trans_b), C is m x n. lda/ldb/ldc are row strides in elements of the stored
 // matrices; stride_* are the distances between consecutive batch items (0 broadcasts).
 // beta == 0 ignores the previous contents of C (NaN in C does not propagate).
-struct ScmGemmDesc {
+typedef struct ScmGemmDesc {
   int64_t m, n, k;
   int trans_a, trans_b;
   int64_t lda, ldb, ldc;
@@ -21,8 +21,8 @@ struct ScmGemmDesc {
   int64_t stride_a, stride_b, stride_c;
   float alpha, beta;
   int precision;  // ScmGemmPrecision
-};
+} ScmGemmDesc;
 
-struct ScmGemmKernels {
+typedef struct ScmGemmKernels {
   int (*gemm)(const ScmGemmDesc* desc, const float* a, const float* b, float* c);
-};
+} ScmGemmKernels;
