@@ -3,3 +3,4 @@ export { ScmError, type ScmErrorCode } from './errors.js';
 export { backendInfo, setBackend, setCpuThreads, type BackendInfo, type BackendName } from './backend.js';
 export { ops, type CallOptions, type GemmOptions, type RandomOptions } from './ops.js';
 export type { AttentionShape, AttentionResult, AttentionJvpResult, AttentionGradients } from './attention.js';
+export type { TangentNormalizeOptions } from './tangent.js';

@@ -3,6 +3,7 @@
 // the handles the tests and benchmarks use to check every kernel.
 import { withAbort } from './abort.js';
 import { attention, attentionBackward, attentionJvp } from './attention.js';
+import { tangentNormalize } from './tangent.js';
 import { argumentError } from './errors.js';
 import { native, type BackendName } from './native.js';
 import { checkBackend, checkBoolean, checkFinite, checkFloat32, checkOneOf, checkOptions, checkSize, elements } from './validate.js';
@@ -91,4 +92,4 @@ function rand(count: number, options: RandomOptions): Promise<Float32Array> {
   return random('uniform', 'ops.rand', count, options);
 }
 
-export const ops = { gemm, randn, rand, attention, attentionJvp, attentionBackward };
+export const ops = { gemm, randn, rand, attention, attentionJvp, attentionBackward, tangentNormalize };
