@@ -167,19 +167,22 @@ void row_backward(bool center, int64_t n, const T* x, const T* gamma, double mu,
 }
 
 // dgamma[c] += sum_r dy[r,c] * xhat[r,c], dbeta[c] += sum_r dy[r,c] (each nullable); mean nullable (RMS).
+// Work items are (block of kRowBlock rows) x (chunk of kChunk columns); the row blocks' partial
+// sums are added in order afterwards, so the result does not depend on the thread count.
 template <class T>
 void param_grads(int64_t rows, int64_t cols, const T* x, const T* mean, const T* rstd, const T* dy, T* dgamma,
                  T* dbeta) {
   if (!dgamma && !dbeta) return;
-  constexpr int64_t kChunk = 64;
-  const int64_t chunks = (cols + kChunk - 1) / kChunk;
-  parallel_for(static_cast<size_t>(chunks),
-               static_cast<size_t>(std::max<int64_t>(1, 16384 / std::max<int64_t>(1, rows * kChunk))),
-               [&](size_t begin, size_t end) {
-    for (size_t ch = begin; ch < end; ++ch) {
+  constexpr int64_t kChunk = 64, kRowBlock = 512;
+  const int64_t chunks = (cols + kChunk - 1) / kChunk, blocks = (rows + kRowBlock - 1) / kRowBlock;
+  std::vector<double> pg(static_cast<size_t>(blocks * cols)), pb(static_cast<size_t>(blocks * cols));
+  parallel_for(static_cast<size_t>(blocks * chunks), 1, [&](size_t begin, size_t end) {
+    for (size_t item = begin; item < end; ++item) {
+      const int64_t blk = static_cast<int64_t>(item) / chunks, ch = static_cast<int64_t>(item) % chunks;
       const int64_t c0 = ch * kChunk, w = std::min(kChunk, cols - c0);
+      const int64_t r0 = blk * kRowBlock, r1 = std::min(rows, r0 + kRowBlock);
       double ag[kChunk] = {}, ab[kChunk] = {};
-      for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t r = r0; r < r1; ++r) {
         const double mu = mean ? static_cast<double>(mean[r]) : 0.0, rs = rstd[r];
         const T* xr = x + r * cols + c0;
         const T* dr = dy + r * cols + c0;
@@ -188,12 +191,19 @@ void param_grads(int64_t rows, int64_t cols, const T* x, const T* mean, const T*
           ab[j] += dr[j];
         }
       }
-      for (int64_t j = 0; j < w; ++j) {
-        if (dgamma) dgamma[c0 + j] = static_cast<T>(dgamma[c0 + j] + ag[j]);
-        if (dbeta) dbeta[c0 + j] = static_cast<T>(dbeta[c0 + j] + ab[j]);
-      }
+      std::copy(ag, ag + w, pg.begin() + blk * cols + c0);
+      std::copy(ab, ab + w, pb.begin() + blk * cols + c0);
     }
   });
+  for (int64_t c = 0; c < cols; ++c) {
+    double g = 0, b = 0;
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      g += pg[blk * cols + c];
+      b += pb[blk * cols + c];
+    }
+    if (dgamma) dgamma[c] = static_cast<T>(dgamma[c] + g);
+    if (dbeta) dbeta[c] = static_cast<T>(dbeta[c] + b);
+  }
 }
 
 template <class T>

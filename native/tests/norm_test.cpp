@@ -424,3 +424,35 @@ SCM_TEST(norm_rejects_bad_arguments) {
                                r.data(), r.data()) == SCM_E_ARGUMENT);
   ok(k, k.norm.rms_norm_forward(0, 3, 1e-5f, nullptr, nullptr, nullptr, nullptr), "empty rms_norm_forward");
 }
+
+// Parameter gradients over many rows (several row blocks in the CPU reduction) against a plain
+// sum written here; layer norm and RMS norm, double.
+SCM_TEST(norm_param_grads_many_rows) {
+  const int64_t rows = 1300, cols = 70;
+  const size_t n = rows * cols;
+  const V x = random_uniform(n, 900, -2, 2), dy = random_normal(n, 901), gamma = random_uniform(cols, 902, 0.5, 1.5);
+  const V g0 = random_uniform(cols, 903), b0 = random_uniform(cols, 904);
+  for (bool center : {true, false}) {
+    V y(n), mean(rows), rstd(rows), dx(n), dg = g0, db = b0;
+    if (center) {
+      scm::cpu::layer_norm_forward<double>(rows, cols, 1e-5, x.data(), gamma.data(), nullptr, y.data(), mean.data(),
+                                           rstd.data());
+      scm::cpu::layer_norm_backward<double>(rows, cols, x.data(), gamma.data(), mean.data(), rstd.data(), dy.data(),
+                                            dx.data(), dg.data(), db.data());
+    } else {
+      std::fill(mean.begin(), mean.end(), 0.0);
+      scm::cpu::rms_norm_forward<double>(rows, cols, 1e-5, x.data(), gamma.data(), y.data(), rstd.data());
+      scm::cpu::rms_norm_backward<double>(rows, cols, x.data(), gamma.data(), rstd.data(), dy.data(), dx.data(),
+                                          dg.data());
+    }
+    V eg = g0, eb = b0;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        eg[c] += dy[r * cols + c] * (x[r * cols + c] - mean[r]) * rstd[r];
+        eb[c] += dy[r * cols + c];
+      }
+    expect_close(center ? "layer norm dgamma" : "rms norm dgamma", dg, eg, 1e-12);
+    if (center) expect_close("layer norm dbeta", db, eb, 1e-12);
+    else SCM_CHECK(db == b0, "rms_norm_backward has no dbeta");
+  }
+}
