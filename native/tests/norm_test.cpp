@@ -422,6 +422,10 @@ SCM_TEST(norm_rejects_bad_arguments) {
   SCM_CHECK(std::string(k.last_error()).find("gamma") != std::string::npos, k.last_error());
   SCM_CHECK(k.norm.adn_forward(1, 2, 3, 1e-5f, NAN, x.data(), x.data(), x.data(), y.data(), m.data(), r.data(),
                                r.data(), r.data()) == SCM_E_ARGUMENT);
+  SCM_CHECK(k.norm.adn_forward(1, 0, 3, 1e-5f, 1e-8f, x.data(), x.data(), x.data(), y.data(), m.data(), r.data(),
+                               r.data(), r.data()) == SCM_E_ARGUMENT);
+  SCM_CHECK(k.norm.layer_norm_backward(2, 3, x.data(), nullptr, nullptr, r.data(), x.data(), y.data(), nullptr,
+                                       nullptr) == SCM_E_ARGUMENT);  // mean missing
   ok(k, k.norm.rms_norm_forward(0, 3, 1e-5f, nullptr, nullptr, nullptr, nullptr), "empty rms_norm_forward");
 }
 
