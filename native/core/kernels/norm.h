@@ -13,13 +13,15 @@
 //   RMS norm:   rstd = 1/sqrt(mean(x^2) + eps), xhat = x*rstd, y = xhat*gamma (gamma nullable = 1)
 //   pixel norm: y = x / sqrt(mean(x^2) + eps)         (RMS norm without gamma; SCM.md §5: eps 1e-8)
 //   QK-norm:    RMS norm with a required gamma [head_dim] over a [rows, head_dim] view of q or k
-//               (rows = batch*heads*tokens); call it once for q and once for k.
+//               (rows = batch*heads*tokens, any layout whose head_dim is contiguous); call it
+//               once for q and once for k (each with its own gamma).
 //   ADN (SCM.md §5): x [batch, tokens, C], s, b [batch, C] (one per sample, broadcast over tokens):
 //               y = layer_norm(x; eps, no affine) * pnorm(s) + pnorm(b),
 //               pnorm(a) = a / sqrt(mean_C(a^2) + pnorm_eps)   (SCM.md: pnorm_eps = 1e-8).
 //
-// Sizes: rows >= 0 (ADN: batch >= 0, tokens >= 1), cols >= 1 (cols may be anything, not only multiples of 32), eps >= 0
-// (layer/RMS/ADN norms usually 1e-5 or 1e-6). Saved statistics are float32 [rows].
+// Sizes: rows >= 0 (ADN: batch >= 0, tokens >= 1), cols >= 1 (any value, not only multiples
+// of 32), eps >= 0 (layer/RMS/ADN norms usually 1e-5 or 1e-6). Saved statistics are float32 [rows].
+// Bad sizes or missing required pointers return SCM_E_ARGUMENT (same checks on every backend).
 #pragma once
 #include "common.h"
 
