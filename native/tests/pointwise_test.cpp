@@ -579,6 +579,10 @@ SCM_TEST(pointwise_dropout_mask_determinism) {
   SCM_CHECK(std::memcmp(y.data(), yd.data(), n * sizeof(float)) == 0, "dual y differs from forward");
   SCM_CHECK(std::memcmp(ty.data(), dx.data(), n * sizeof(float)) == 0, "backward mask differs from dual mask");
   for (int64_t i = 0; i < n; ++i) SCM_CHECK((y[i] != 0) == (m0[i] != 0), "mask at ", i);
+  // The mask is rng.uniform(seed, offset) >= p (the rng family's stream).
+  std::vector<float> u(n);
+  ok(k, k.rng.uniform(u.data(), n, 9, 100), "rng.uniform");
+  for (int64_t i = 0; i < n; ++i) SCM_CHECK((u[i] >= p) == (m0[i] != 0), "mask vs rng.uniform at ", i);
 }
 
 // ================================================================== float table vs double

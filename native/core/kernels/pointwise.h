@@ -51,7 +51,9 @@
 //    function of (seed, offset + i) and bit-identical on every backend, so the dual pass
 //    (ty = tx * m / (1 - p)) and the backward (dx = dy * m / (1 - p)) reproduce the forward's
 //    mask from the same (seed, offset); nothing is stored. The scale 1 / (1 - p) is computed
-//    in float (1.0f / (1.0f - p)) on both backends.
+//    in float (1.0f / (1.0f - p)) on both backends. The uniforms are those of the rng family's
+//    rng.uniform(out, n, seed, offset); a caller applying dropout at several places of one
+//    step advances offset by n per call so the masks use disjoint parts of the stream.
 // Sizes: every count >= 0 (0 = nothing to do; mse needs n >= 1); products must fit int64.
 #pragma once
 #include "common.h"
