@@ -2,7 +2,7 @@
 #include "args.h"
 #include "async.h"
 #include "registry.h"
-#include "../core/device_buffer.h"
+#include "tensor_call.h"
 
 namespace scm_binding {
 namespace {
@@ -49,19 +49,8 @@ Napi::Value gemm(const Napi::CallbackInfo& info) {
     return run_async(
         env, abort,
         [a = std::move(a), b = std::move(b), d, out_len, backend](const AbortFlag&) -> Tensors {
-          const ScmKernels& k = scm::kernels_for(backend);
-          std::vector<float> c(out_len);
-          if (backend == scm::BackendKind::Cpu) {
-            scm::check(k, k.gemm.gemm(&d, a.data(), b.data(), c.data()), "gemm");
-          } else {
-            auto da = scm::DeviceBuffer::from_host(k, a), db = scm::DeviceBuffer::from_host(k, b);
-            scm::DeviceBuffer dc(k, out_len * sizeof(float));
-            scm::check(k, k.gemm.gemm(&d, da.as(), db.as(), dc.as()), "gemm");
-            dc.download(c.data(), out_len);
-          }
-          Tensors out;
-          out.push_back(std::move(c));
-          return out;
+          return call_with_tensors(backend, {&a, &b}, {out_len}, nullptr,
+              [&](const ScmKernels& k, const KernelIo& io) { return k.gemm.gemm(&d, io.in[0], io.in[1], io.out[0]); }, "gemm");
         },
         [](Napi::Env env, Tensors& t) -> Napi::Value { return to_float32_array(env, std::move(t[0])); });
   });
@@ -98,19 +87,10 @@ Napi::Value random(const Napi::CallbackInfo& info) {
     return run_async(
         env, abort,
         [kind, count, seed, offset, backend](const AbortFlag&) -> Tensors {
-          const ScmKernels& k = scm::kernels_for(backend);
-          std::vector<float> out(count);
-          auto fn = kind == "normal" ? k.rng.normal : k.rng.uniform;
-          if (backend == scm::BackendKind::Cpu) {
-            scm::check(k, fn(out.data(), count, seed, offset), "random");
-          } else {
-            scm::DeviceBuffer d(k, count * sizeof(float));
-            scm::check(k, fn(d.as(), count, seed, offset), "random");
-            d.download(out.data(), count);
-          }
-          Tensors t;
-          t.push_back(std::move(out));
-          return t;
+          return call_with_tensors(backend, {}, {count}, nullptr,
+              [&](const ScmKernels& k, const KernelIo& io) {
+                return (kind == "normal" ? k.rng.normal : k.rng.uniform)(io.out[0], count, seed, offset);
+              }, "random");
         },
         [](Napi::Env env, Tensors& t) -> Napi::Value { return to_float32_array(env, std::move(t[0])); });
   });
