@@ -85,11 +85,12 @@ __device__ __forceinline__ float act_deriv(float z) {
 }
 
 // MODE 0: y = act(z); 1: y = act(z), ty = act'(z) tx; 2: y = act'(z) * g (backward, g = dy).
-template <int ACT, int MODE>
+// I: the index type of the column computation (uint32_t when n < 2^32: 64-bit division is slow).
+template <int ACT, int MODE, class I>
 __global__ void bias_act_kernel(int64_t n, int64_t cols, const float* __restrict__ x, const float* __restrict__ bias,
                                 const float* tx_or_g, float* y, float* __restrict__ ty) {
   SCM_GRID_STRIDE(k, n) {
-    const float z = x[k] + (bias ? bias[k % cols] : 0.f);
+    const float z = x[k] + (bias ? bias[static_cast<I>(k) % static_cast<I>(cols)] : 0.f);
     if constexpr (MODE == 0) {
       y[k] = act_value<ACT>(z);
     } else if constexpr (MODE == 1) {
@@ -102,22 +103,28 @@ __global__ void bias_act_kernel(int64_t n, int64_t cols, const float* __restrict
   }
 }
 
+template <int MODE, class I>
+void launch_bias_act_typed(int act, int64_t n, int64_t cols, const float* x, const float* bias, const float* tx_or_g,
+                           float* y, float* ty) {
+  const unsigned grid = grid_for(n);
+  switch (act) {
+    case SCM_ACT_SILU:
+      bias_act_kernel<SCM_ACT_SILU, MODE, I><<<grid, kThreads, 0, stream()>>>(n, cols, x, bias, tx_or_g, y, ty);
+      break;
+    case SCM_ACT_GELU_TANH:
+      bias_act_kernel<SCM_ACT_GELU_TANH, MODE, I><<<grid, kThreads, 0, stream()>>>(n, cols, x, bias, tx_or_g, y, ty);
+      break;
+    default:
+      bias_act_kernel<SCM_ACT_IDENTITY, MODE, I><<<grid, kThreads, 0, stream()>>>(n, cols, x, bias, tx_or_g, y, ty);
+      break;
+  }
+}
 template <int MODE>
 int launch_bias_act(int act, int64_t rows, int64_t cols, const float* x, const float* bias, const float* tx_or_g,
                     float* y, float* ty) {
   const int64_t n = rows * cols;
-  const unsigned grid = grid_for(n);
-  switch (act) {
-    case SCM_ACT_SILU:
-      bias_act_kernel<SCM_ACT_SILU, MODE><<<grid, kThreads, 0, stream()>>>(n, cols, x, bias, tx_or_g, y, ty);
-      break;
-    case SCM_ACT_GELU_TANH:
-      bias_act_kernel<SCM_ACT_GELU_TANH, MODE><<<grid, kThreads, 0, stream()>>>(n, cols, x, bias, tx_or_g, y, ty);
-      break;
-    default:
-      bias_act_kernel<SCM_ACT_IDENTITY, MODE><<<grid, kThreads, 0, stream()>>>(n, cols, x, bias, tx_or_g, y, ty);
-      break;
-  }
+  if (n <= int64_t(UINT32_MAX)) launch_bias_act_typed<MODE, uint32_t>(act, n, cols, x, bias, tx_or_g, y, ty);
+  else launch_bias_act_typed<MODE, int64_t>(act, n, cols, x, bias, tx_or_g, y, ty);
   SCM_CUDA_LAUNCHED("bias_act");
   return SCM_OK;
 }
@@ -237,16 +244,28 @@ __global__ void time_embed_backward_kernel(int64_t batch, int64_t half, const fl
 
 // ---------------------------------------------------------------- 4. patchify
 // One thread per image element (flat index im); FORWARD: tokens[tok] = images[im], else images[im] = tokens[tok].
-template <bool FORWARD>
-__global__ void patch_kernel(int64_t n, int64_t C, int64_t H, int64_t W, int64_t p, const float* __restrict__ in,
+// I: the index type (uint32_t when n < 2^32: 64-bit division is slow on the GPU).
+template <bool FORWARD, class I>
+__global__ void patch_kernel(int64_t n, int64_t C_, int64_t H_, int64_t W_, int64_t p_, const float* __restrict__ in,
                              float* __restrict__ out) {
-  const int64_t gw = W / p, T = (H / p) * gw, P = C * p * p;
-  SCM_GRID_STRIDE(im, n) {
-    const int64_t x = im % W, r = im / W, y = r % H, bc = r / H, c = bc % C, b = bc / C;
-    const int64_t tok = (b * T + (y / p) * gw + x / p) * P + (c * p + y % p) * p + x % p;
+  const I C = static_cast<I>(C_), H = static_cast<I>(H_), W = static_cast<I>(W_), p = static_cast<I>(p_);
+  const I gw = W / p, T = (H / p) * gw, P = C * p * p;
+  SCM_GRID_STRIDE(k, n) {
+    const I im = static_cast<I>(k);
+    const I x = im % W, r = im / W, y = r % H, bc = r / H, c = bc % C, b = bc / C;
+    const I tok = (b * T + (y / p) * gw + x / p) * P + (c * p + y % p) * p + x % p;
     if constexpr (FORWARD) out[tok] = in[im];
     else out[im] = in[tok];
   }
+}
+template <bool FORWARD>
+int launch_patch(int64_t n, int64_t C, int64_t H, int64_t W, int64_t p, const float* in, float* out) {
+  if (n <= int64_t(UINT32_MAX))
+    patch_kernel<FORWARD, uint32_t><<<grid_for(n), kThreads, 0, stream()>>>(n, C, H, W, p, in, out);
+  else
+    patch_kernel<FORWARD, int64_t><<<grid_for(n), kThreads, 0, stream()>>>(n, C, H, W, p, in, out);
+  SCM_CUDA_LAUNCHED(FORWARD ? "patchify" : "unpatchify");
+  return SCM_OK;
 }
 
 // ---------------------------------------------------------------- 5. reductions
@@ -476,18 +495,14 @@ int patchify(int64_t B, int64_t C, int64_t H, int64_t W, int64_t p, const float*
   if (int rc = checked([&] { return chk::patch("patchify", B, C, H, W, p, images, tokens); }, &work)) return rc;
   if (!work) return SCM_OK;
   const int64_t n = B * C * H * W;
-  patch_kernel<true><<<grid_for(n), kThreads, 0, stream()>>>(n, C, H, W, p, images, tokens);
-  SCM_CUDA_LAUNCHED("patchify");
-  return SCM_OK;
+  return launch_patch<true>(n, C, H, W, p, images, tokens);
 }
 int unpatchify(int64_t B, int64_t C, int64_t H, int64_t W, int64_t p, const float* tokens, float* images) {
   bool work;
   if (int rc = checked([&] { return chk::patch("unpatchify", B, C, H, W, p, tokens, images); }, &work)) return rc;
   if (!work) return SCM_OK;
   const int64_t n = B * C * H * W;
-  patch_kernel<false><<<grid_for(n), kThreads, 0, stream()>>>(n, C, H, W, p, tokens, images);
-  SCM_CUDA_LAUNCHED("unpatchify");
-  return SCM_OK;
+  return launch_patch<false>(n, C, H, W, p, tokens, images);
 }
 
 int mse_forward(int64_t n, const float* a, const float* b, float* out) {
