@@ -1,0 +1,290 @@
+// benchAttention: times the attention kernel-table entries on device-resident data, for the
+// attention benchmark (bench/attention.ts). Unlike ops.attention*, nothing is copied between
+// host and device inside the timed region:
+//
+//   - q, k, v, tq, tk, tv (or q, k, v, o, lse, dout for backward) and the outputs are
+//     allocated ONCE in the backend's memory (DeviceBuffer);
+//   - inputs are filled on the backend with the Philox normal stream (rng.normal), never zeros;
+//     outputs are poisoned with NaN (0xFF bytes) first, and checked to be finite afterwards, so
+//     a kernel that leaves elements unwritten (or produces NaN) cannot report a time;
+//   - warm-up calls run first (module load, cuBLAS handles, allocator pools stay out of the
+//     numbers); the number of calls per timed sample is chosen from the warm-up so that one
+//     sample lasts about 1 ms (launch and synchronisation latency amortised for small kernels;
+//     1 call per sample on the CPU at any size worth timing);
+//   - each sample: memory.synchronize(), read std::chrono::steady_clock, run the calls,
+//     memory.synchronize(), read the clock again;
+//   - samples are taken until at least minRuns samples AND at least minMs of timed work.
+//
+// benchAttention(desc, pass, implementation, minRuns, minMs, backend, abort?) resolves to
+//   { medianMs, minMs, runs, callsPerRun, backend }
+// where medianMs / minMs are per call (sample time / callsPerRun) and runs counts samples.
+//   desc: { batch, heads, lenQ, lenK, headDim (all >= 1), scale?, precision? ('fp32' | 'bf16'
+//          | 'fp16'), implementation? (must then equal the argument) }; keyLengths are not
+//          supported (all keys valid).
+//   pass: 'forward' | 'jvp' | 'backward'; implementation: 'flash' (attention.forward / jvp /
+//   backward) | 'naive' (attention.naive_*); backend: 'auto' | 'cpu' | 'cuda'.
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+#include "args.h"
+#include "async.h"
+#include "registry.h"
+#include "../core/device_buffer.h"
+
+namespace scm_binding {
+namespace {
+
+enum class Pass { Forward, Jvp, Backward };
+
+struct BenchCall {
+  ScmAttentionShape shape{};
+  Pass pass = Pass::Forward;
+  bool naive = false;
+  int64_t min_runs = 1;
+  double min_ms = 0;
+  size_t q_size = 0, kv_size = 0, lse_size = 0;
+  scm::BackendKind backend = scm::BackendKind::Cpu;
+};
+
+struct BenchResult {
+  double median_ms = 0, min_ms = 0;
+  int64_t runs = 0, calls_per_run = 0;
+  scm::BackendKind backend = scm::BackendKind::Cpu;
+};
+
+constexpr int64_t kMaxRuns = 100000;
+constexpr double kMaxMinMs = 600000;  // 10 minutes
+constexpr double kTargetSampleMs = 1.0;
+constexpr int64_t kMaxCallsPerRun = 1000;
+
+std::string read_string(const Napi::Value& v, const char* name) {
+  if (!v.IsString()) scm::fail(SCM_E_ARGUMENT, name, " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+BenchCall read_bench_call(const Napi::CallbackInfo& info) {
+  BenchCall c;
+  Napi::Object o = read_object(info, 0, "benchAttention: desc");
+  c.shape.batch = read_size(o, "batch");
+  c.shape.heads = read_size(o, "heads");
+  c.shape.len_q = read_size(o, "lenQ");
+  c.shape.len_k = read_size(o, "lenK");
+  c.shape.head_dim = read_size(o, "headDim");
+  const std::pair<const char*, int64_t> sizes[] = {{"batch", c.shape.batch}, {"heads", c.shape.heads},
+      {"lenQ", c.shape.len_q}, {"lenK", c.shape.len_k}, {"headDim", c.shape.head_dim}};
+  for (const auto& [name, value] : sizes)
+    if (value < 1) scm::fail(SCM_E_ARGUMENT, "benchAttention: ", name, " must be at least 1, got ", value);
+  if (c.shape.len_q >= (int64_t(1) << 31) || c.shape.len_k >= (int64_t(1) << 31) || c.shape.head_dim >= (int64_t(1) << 31))
+    scm::fail(SCM_E_ARGUMENT, "benchAttention: lenQ, lenK and headDim must be below 2^31");
+  c.shape.scale = static_cast<float>(read_number(o, "scale", 1.0 / std::sqrt(static_cast<double>(c.shape.head_dim))));
+  Napi::Value p = o.Get("precision");
+  std::string precision = p.IsUndefined() ? "fp32" : read_string(p, "benchAttention: precision");
+  if (precision == "fp32") c.shape.precision = SCM_ATTN_FP32;
+  else if (precision == "bf16") c.shape.precision = SCM_ATTN_BF16;
+  else if (precision == "fp16") c.shape.precision = SCM_ATTN_FP16;
+  else scm::fail(SCM_E_ARGUMENT, "benchAttention: unknown precision '", precision, "' (expected 'fp32', 'bf16' or 'fp16')");
+  Napi::Value kl = o.Get("keyLengths");
+  if (!kl.IsUndefined() && !kl.IsNull())
+    scm::fail(SCM_E_ARGUMENT, "benchAttention: keyLengths are not supported (every key is valid in the benchmark)");
+  c.shape.key_lengths = nullptr;
+
+  std::string pass = read_string(info.Length() > 1 ? info[1] : info.Env().Undefined(), "benchAttention: pass");
+  if (pass == "forward") c.pass = Pass::Forward;
+  else if (pass == "jvp") c.pass = Pass::Jvp;
+  else if (pass == "backward") c.pass = Pass::Backward;
+  else scm::fail(SCM_E_ARGUMENT, "benchAttention: unknown pass '", pass, "' (expected 'forward', 'jvp' or 'backward')");
+
+  std::string impl = read_string(info.Length() > 2 ? info[2] : info.Env().Undefined(), "benchAttention: implementation");
+  if (impl != "flash" && impl != "naive")
+    scm::fail(SCM_E_ARGUMENT, "benchAttention: unknown implementation '", impl, "' (expected 'flash' or 'naive')");
+  Napi::Value desc_impl = o.Get("implementation");
+  if (!desc_impl.IsUndefined() && read_string(desc_impl, "benchAttention: desc.implementation") != impl)
+    scm::fail(SCM_E_ARGUMENT, "benchAttention: desc.implementation '", desc_impl.As<Napi::String>().Utf8Value(),
+              "' differs from the implementation argument '", impl, "'");
+  c.naive = impl == "naive";
+
+  Napi::Value runs = info.Length() > 3 ? info[3] : info.Env().Undefined();
+  if (!runs.IsNumber()) scm::fail(SCM_E_ARGUMENT, "benchAttention: minRuns must be a number");
+  double r = runs.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(r) || r != std::floor(r) || r < 1 || r > static_cast<double>(kMaxRuns))
+    scm::fail(SCM_E_ARGUMENT, "benchAttention: minRuns must be an integer in [1, ", kMaxRuns, "], got ", r);
+  c.min_runs = static_cast<int64_t>(r);
+
+  Napi::Value ms = info.Length() > 4 ? info[4] : info.Env().Undefined();
+  if (!ms.IsNumber()) scm::fail(SCM_E_ARGUMENT, "benchAttention: minMs must be a number");
+  c.min_ms = ms.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(c.min_ms) || c.min_ms < 0 || c.min_ms > kMaxMinMs)
+    scm::fail(SCM_E_ARGUMENT, "benchAttention: minMs must be in [0, ", kMaxMinMs, "], got ", c.min_ms);
+
+  c.q_size = checked_product({c.shape.batch, c.shape.heads, c.shape.len_q, c.shape.head_dim}, "benchAttention");
+  c.kv_size = checked_product({c.shape.batch, c.shape.heads, c.shape.len_k, c.shape.head_dim}, "benchAttention");
+  c.lse_size = checked_product({c.shape.batch, c.shape.heads, c.shape.len_q}, "benchAttention");
+  c.backend = scm::resolve_backend(read_backend(info.Length() > 5 ? info[5] : info.Env().Undefined()));
+  return c;
+}
+
+const char* pass_name(Pass p) { return p == Pass::Forward ? "forward" : (p == Pass::Jvp ? "JVP" : "backward"); }
+
+void fill_normal(const ScmKernels& k, scm::DeviceBuffer& b, size_t count, uint64_t seed, uint64_t offset) {
+  scm::check(k, k.rng.normal(b.as(), count, seed, offset), "benchAttention: filling an input (rng.normal)");
+}
+
+// Requires every element of `b` (count floats) to be finite: unwritten (NaN-poisoned) or
+// non-finite outputs make the timing meaningless.
+void expect_finite(const scm::DeviceBuffer& b, size_t count, const char* name, const char* what) {
+  std::vector<float> host(count);
+  b.download(host.data(), count);
+  for (size_t i = 0; i < count; ++i)
+    if (!std::isfinite(host[i]))
+      scm::fail(SCM_E_NONFINITE, "benchAttention: attention ", what, " output ", name, "[", i, "] = ", host[i],
+                " is not finite (unwritten or overflowed); the timing is not reported");
+}
+
+BenchResult run_bench(const BenchCall& c, const AbortFlag& abort) {
+  const ScmKernels& k = scm::kernels_for(c.backend);
+  const ScmAttentionKernels& a = k.attention;
+  const char* what = pass_name(c.pass);
+  using Fwd = decltype(a.forward);
+  using Jvp = decltype(a.jvp);
+  using Bwd = decltype(a.backward);
+  Fwd fwd = c.naive ? a.naive_forward : a.forward;
+  Jvp jvp = c.naive ? a.naive_jvp : a.jvp;
+  Bwd bwd = c.naive ? a.naive_backward : a.backward;
+  if ((c.pass == Pass::Forward || c.pass == Pass::Backward) && !fwd)
+    scm::fail(SCM_E_BACKEND_UNAVAILABLE, "attention ", c.naive ? "naive " : "", "forward is not implemented on this backend");
+  if (c.pass == Pass::Jvp && !jvp)
+    scm::fail(SCM_E_BACKEND_UNAVAILABLE, "attention ", c.naive ? "naive " : "", "JVP is not implemented on this backend");
+  if (c.pass == Pass::Backward && !bwd)
+    scm::fail(SCM_E_BACKEND_UNAVAILABLE, "attention ", c.naive ? "naive " : "", "backward is not implemented on this backend");
+
+  const size_t F = sizeof(float);
+  const uint64_t seed = 0x5c3a77e1ull;
+  scm::DeviceBuffer q(k, c.q_size * F), kk(k, c.kv_size * F), v(k, c.kv_size * F);
+  fill_normal(k, q, c.q_size, seed, 0);
+  fill_normal(k, kk, c.kv_size, seed, c.q_size);
+  fill_normal(k, v, c.kv_size, seed, c.q_size + c.kv_size);
+  const uint64_t next = c.q_size + 2 * c.kv_size;
+
+  // The call being timed, and the outputs it writes (checked finite at the end).
+  std::function<int()> call;
+  struct Output { scm::DeviceBuffer* buffer; size_t count; const char* name; };
+  std::vector<Output> outputs;
+  scm::DeviceBuffer tq, tk, tv, o, to, lse, dout, dq, dk, dv;
+  ScmAttentionShape s = c.shape;
+  switch (c.pass) {
+    case Pass::Forward:
+      o = scm::DeviceBuffer(k, c.q_size * F);
+      lse = scm::DeviceBuffer(k, c.lse_size * F);
+      call = [&] { return fwd(&s, q.as(), kk.as(), v.as(), o.as(), lse.as()); };
+      outputs = {{&o, c.q_size, "o"}, {&lse, c.lse_size, "lse"}};
+      break;
+    case Pass::Jvp:
+      tq = scm::DeviceBuffer(k, c.q_size * F);
+      tk = scm::DeviceBuffer(k, c.kv_size * F);
+      tv = scm::DeviceBuffer(k, c.kv_size * F);
+      fill_normal(k, tq, c.q_size, seed, next);
+      fill_normal(k, tk, c.kv_size, seed, next + c.q_size);
+      fill_normal(k, tv, c.kv_size, seed, next + c.q_size + c.kv_size);
+      o = scm::DeviceBuffer(k, c.q_size * F);
+      to = scm::DeviceBuffer(k, c.q_size * F);
+      lse = scm::DeviceBuffer(k, c.lse_size * F);
+      call = [&] { return jvp(&s, q.as(), kk.as(), v.as(), tq.as(), tk.as(), tv.as(), o.as(), to.as(), lse.as()); };
+      outputs = {{&o, c.q_size, "o"}, {&to, c.q_size, "to"}, {&lse, c.lse_size, "lse"}};
+      break;
+    case Pass::Backward:
+      o = scm::DeviceBuffer(k, c.q_size * F);
+      lse = scm::DeviceBuffer(k, c.lse_size * F);
+      dout = scm::DeviceBuffer(k, c.q_size * F);
+      fill_normal(k, dout, c.q_size, seed, next);
+      // o and lse of these inputs, from the same implementation's forward (not timed).
+      o.fill_bytes(0xFF);
+      lse.fill_bytes(0xFF);
+      scm::check(k, fwd(&s, q.as(), kk.as(), v.as(), o.as(), lse.as()), "benchAttention: forward before backward");
+      expect_finite(o, c.q_size, "o", "forward");
+      expect_finite(lse, c.lse_size, "lse", "forward");
+      dq = scm::DeviceBuffer(k, c.q_size * F);
+      dk = scm::DeviceBuffer(k, c.kv_size * F);
+      dv = scm::DeviceBuffer(k, c.kv_size * F);
+      call = [&] { return bwd(&s, q.as(), kk.as(), v.as(), o.as(), lse.as(), dout.as(), dq.as(), dk.as(), dv.as()); };
+      outputs = {{&dq, c.q_size, "dq"}, {&dk, c.kv_size, "dk"}, {&dv, c.kv_size, "dv"}};
+      break;
+  }
+  for (auto& out : outputs) out.buffer->fill_bytes(0xFF);
+
+  using Clock = std::chrono::steady_clock;
+  auto sync = [&] { scm::check(k, k.memory.synchronize(), "benchAttention: synchronize"); };
+  auto ms_since = [](Clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  };
+  auto run_calls = [&](int64_t n) {
+    sync();
+    const Clock::time_point t0 = Clock::now();
+    for (int64_t i = 0; i < n; ++i) scm::check(k, call(), what);
+    sync();
+    return ms_since(t0);
+  };
+
+  // Warm-up: at least 2 calls, and until 10% of minMs (at most 1 s) has passed.
+  double last = run_calls(1);
+  double warm = last;
+  for (int64_t i = 1; i < 2 || (warm < std::min(0.1 * c.min_ms, 1000.0) && i < kMaxRuns); ++i) {
+    abort.throw_if_aborted();
+    last = run_calls(1);
+    warm += last;
+  }
+  const int64_t per_run = last >= kTargetSampleMs ? 1
+      : std::min<int64_t>(kMaxCallsPerRun, static_cast<int64_t>(std::ceil(kTargetSampleMs / std::max(last, 1e-6))));
+
+  std::vector<double> samples;
+  double total = 0;
+  while ((static_cast<int64_t>(samples.size()) < c.min_runs || total < c.min_ms) &&
+         static_cast<int64_t>(samples.size()) < kMaxRuns) {
+    abort.throw_if_aborted();
+    const double t = run_calls(per_run);
+    total += t;
+    samples.push_back(t / static_cast<double>(per_run));
+  }
+  for (auto& out : outputs) expect_finite(*out.buffer, out.count, out.name, what);
+
+  BenchResult r;
+  r.runs = static_cast<int64_t>(samples.size());
+  r.calls_per_run = per_run;
+  r.backend = c.backend;
+  std::sort(samples.begin(), samples.end());
+  r.min_ms = samples.front();
+  const size_t n = samples.size();
+  r.median_ms = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
+  return r;
+}
+
+// benchAttention(desc, pass, implementation, minRuns, minMs, backend, abort?)
+Napi::Value bench_attention(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return js_guard(env, [&]() -> Napi::Value {
+    BenchCall c = read_bench_call(info);
+    AbortFlag abort(info.Length() > 6 ? info[6] : env.Undefined());
+    auto result = std::make_shared<BenchResult>();
+    return run_async(env, abort,
+        [c, result](const AbortFlag& flag) -> Tensors {
+          *result = run_bench(c, flag);
+          return {};
+        },
+        [result](Napi::Env e, Tensors&) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(e);
+          o.Set("medianMs", Napi::Number::New(e, result->median_ms));
+          o.Set("minMs", Napi::Number::New(e, result->min_ms));
+          o.Set("runs", Napi::Number::New(e, static_cast<double>(result->runs)));
+          o.Set("callsPerRun", Napi::Number::New(e, static_cast<double>(result->calls_per_run)));
+          o.Set("backend", Napi::String::New(e, scm::backend_name(result->backend)));
+          return o;
+        });
+  });
+}
+SCM_EXPORT("benchAttention", bench_attention);
+
+}  // namespace
+}  // namespace scm_binding
