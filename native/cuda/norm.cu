@@ -11,6 +11,7 @@
 // second kernel adds the splits in a fixed order.
 #include <algorithm>
 #include "cuda_common.cuh"
+#include "reduce.cuh"
 #include "../cpu/norm.h"
 
 namespace {
@@ -18,22 +19,8 @@ namespace {
 constexpr int kWarpsPerBlock = 8;
 constexpr int kRowThreads = 32 * kWarpsPerBlock;
 
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-
-// Sum over the block (every thread gets the result); blockDim.x a multiple of 32, <= 1024.
-__device__ float block_sum(float v, float* shared /* [32] */) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-  v = warp_sum(v);
-  __syncthreads();  // shared may still be read by a previous call
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  v = lane < warps ? shared[lane] : 0.f;
-  return warp_sum(v);
-}
+using scm::cuda::block_sum;
+using scm::cuda::warp_sum;
 
 // Row values cached in registers (VPT > 0: lane holds columns lane + 32k, k < VPT) or re-read
 // from memory (VPT == 0).

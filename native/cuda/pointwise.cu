@@ -11,6 +11,7 @@
 // Dropout evaluates the same scm::philox::uniform_at as the CPU, so the masks are identical.
 #include <algorithm>
 #include "cuda_common.cuh"
+#include "reduce.cuh"
 #include "../core/philox.h"
 #include "../cpu/pointwise.h"
 
@@ -35,22 +36,8 @@ unsigned grid_for(int64_t n) { return scm::cuda::blocks_for(static_cast<size_t>(
 #define SCM_GRID_STRIDE(k, n) \
   for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < (n); k += int64_t(gridDim.x) * blockDim.x)
 
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-
-// Sum over the block (every thread gets the result); blockDim.x a multiple of 32.
-__device__ float block_sum(float v, float* shared /* [32] */) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-  v = warp_sum(v);
-  __syncthreads();  // shared may still be read by a previous call
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  v = lane < warps ? shared[lane] : 0.f;
-  return warp_sum(v);
-}
+using scm::cuda::block_sum;
+using scm::cuda::warp_sum;
 
 // Stream-ordered workspace of `count` floats.
 int workspace(float** p, size_t count) {
