@@ -78,6 +78,8 @@ export interface BenchAttentionResult {
   runs: number;
   /** Calls per timed sample (samples last about 1 ms). */
   callsPerRun: number;
+  /** Timed time of all samples, milliseconds (at least minMs). */
+  totalMs: number;
   backend: 'cpu' | 'cuda';
 }
 

@@ -16,8 +16,9 @@
 //   - samples are taken until at least minRuns samples AND at least minMs of timed work.
 //
 // benchAttention(desc, pass, implementation, minRuns, minMs, backend, abort?) resolves to
-//   { medianMs, minMs, runs, callsPerRun, backend }
-// where medianMs / minMs are per call (sample time / callsPerRun) and runs counts samples.
+//   { medianMs, minMs, runs, callsPerRun, totalMs, backend }
+// where medianMs / minMs are per call (sample time / callsPerRun), runs counts samples and
+// totalMs is the timed time of all samples (>= minMs).
 //   desc: { batch, heads, lenQ, lenK, headDim (all >= 1), scale?, precision? ('fp32' | 'bf16'
 //          | 'fp16'), implementation? (must then equal the argument) }; keyLengths are not
 //          supported (all keys valid).
@@ -51,7 +52,7 @@ struct BenchCall {
 };
 
 struct BenchResult {
-  double median_ms = 0, min_ms = 0;
+  double median_ms = 0, min_ms = 0, total_ms = 0;
   int64_t runs = 0, calls_per_run = 0;
   scm::BackendKind backend = scm::BackendKind::Cpu;
 };
@@ -253,6 +254,7 @@ BenchResult run_bench(const BenchCall& c, const AbortFlag& abort) {
   BenchResult r;
   r.runs = static_cast<int64_t>(samples.size());
   r.calls_per_run = per_run;
+  r.total_ms = total;
   r.backend = c.backend;
   std::sort(samples.begin(), samples.end());
   r.min_ms = samples.front();
@@ -278,6 +280,7 @@ Napi::Value bench_attention(const Napi::CallbackInfo& info) {
           o.Set("medianMs", Napi::Number::New(e, result->median_ms));
           o.Set("minMs", Napi::Number::New(e, result->min_ms));
           o.Set("runs", Napi::Number::New(e, static_cast<double>(result->runs)));
+          o.Set("totalMs", Napi::Number::New(e, result->total_ms));
           o.Set("callsPerRun", Napi::Number::New(e, static_cast<double>(result->calls_per_run)));
           o.Set("backend", Napi::String::New(e, scm::backend_name(result->backend)));
           return o;
