@@ -18,7 +18,7 @@
 #    carrying "build" (object files) and "node_modules" as they are exceeds the device tool's
 #    64 MiB limit; if they fit (a trimmed build folder), carrying them works as well, and the
 #    suite uses what it finds.
-# 2. The device call (one call, about 6-9 minutes):
+# 2. The device call (one call; the step limits add up to 540 s, typically far less):
 #        run(command: "source .device/node-env.sh && bash scripts/gpu-suite.sh",
 #            carry: [".device", "build", "node_modules", "dist"], timeout_s: 600)
 #    (carry [".device"] alone is enough after --pack; the other paths are used when carried.)
@@ -55,7 +55,9 @@ if [ "${1:-}" = "--pack" ]; then
   cp "$build/Release/scm_native.node" "$build/Release/libscm_cuda.so" "$build/Release/scm_native_tests" "$stage/build/Release/"
   tar -C "$stage" -cf "$stage/suite.tar" build
   tar -rf "$stage/suite.tar" dist
-  tar -rf "$stage/suite.tar" --exclude='node_modules/typescript' --exclude='node_modules/@typescript' \
+  deref=()
+  [ -L node_modules ] && deref=(--dereference)  # a linked node_modules (e.g. in a git worktree) travels as files
+  tar -rf "$stage/suite.tar" "${deref[@]}" --exclude='node_modules/typescript' --exclude='node_modules/@typescript' \
     --exclude='node_modules/@types' --exclude='node_modules/cmake-js' --exclude='node_modules/node-addon-api' \
     --exclude='node_modules/.cache' node_modules
   xz -T2 -6 -c "$stage/suite.tar" > .device/suite.tar.xz
@@ -76,7 +78,7 @@ fi
 # ---------------------------------------------------------------- the suite (device machine)
 OUT=${OUT:-/tmp/scm-gpu-suite}
 mkdir -p "$OUT"
-read -r LIM_PRE LIM_NATIVE LIM_VITEST LIM_BENCH LIM_COMPARE LIM_TIME <<<"${SCM_SUITE_LIMITS:-30 100 150 150 40 100}"
+read -r LIM_PRE LIM_NATIVE LIM_VITEST LIM_BENCH LIM_COMPARE LIM_TIME <<<"${SCM_SUITE_LIMITS:-30 90 140 140 40 100}"
 SUITE_LOG="$OUT/suite.log"
 : > "$SUITE_LOG"
 log() { echo "$*" | tee -a "$SUITE_LOG"; }

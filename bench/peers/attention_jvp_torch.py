@@ -26,14 +26,17 @@ Modes
 
 Usage: python3 bench/peers/attention_jvp_torch.py compare DIR
        python3 bench/peers/attention_jvp_torch.py time [--lengths 256,1024] [--dims 64,128]
-           [--precisions fp32,bf16] [--rows 131072] [--json FILE]
+           [--precisions fp32,bf16] [--rows 131072] [--min-ms 300] [--json FILE]
+           [--device cpu]   (cpu: a plumbing check of this script, no GPU result)
        python3 bench/peers/attention_jvp_torch.py selftest
 """
 import argparse
+import datetime
 import json
 import math
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -164,16 +167,19 @@ def batch_heads(rows, L):
 
 def time_torch(args):
     torch = try_import_torch()
-    if torch is None or not torch.cuda.is_available():
-        print("time mode needs torch with CUDA" + ("" if torch is None else f" (torch {torch.__version__}: no CUDA device)"), file=sys.stderr)
+    if torch is None:
+        print("time mode needs torch", file=sys.stderr)
         return 1
-    dev = torch.device("cuda")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print(f"time mode: torch {torch.__version__} sees no CUDA device", file=sys.stderr)
+        return 1
+    dev = torch.device(args.device)
     lengths = [int(x) for x in args.lengths.split(",")]
     dims = [int(x) for x in args.dims.split(",")]
     precisions = args.precisions.split(",")
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
     torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32 products
-    name = torch.cuda.get_device_name(dev)
+    name = torch.cuda.get_device_name(dev) if args.device == "cuda" else "CPU (plumbing check, not a GPU result)"
     print(f"torch {torch.__version__} on {name}: math attention, torch.func.jvp; batch*heads*L = {args.rows}")
     results = []
     gen = torch.Generator(device=dev)
@@ -187,24 +193,30 @@ def time_torch(args):
                 q, k, v, tq, tk, tv = (torch.randn(shape, device=dev, dtype=torch.float32, generator=gen).to(dt) for _ in range(6))
                 scale = 1.0 / math.sqrt(d)
                 for pass_ in ("forward", "jvp"):
-                    fn = (lambda: math_attention(torch, q, k, v, scale)) if pass_ == "forward" else (lambda: torch_jvp(torch, q, k, v, tq, tk, tv, scale))
+                    if pass_ == "forward":
+                        def fn():
+                            return math_attention(torch, q, k, v, scale)
+                    else:
+                        def fn():
+                            return torch_jvp(torch, q, k, v, tq, tk, tv, scale)
                     rec = {"peer": "torch-math", "pass": pass_, "precision": prec, "L": L, "headDim": d, "batch": batch, "heads": heads}
                     try:
-                        ms, runs, peak = time_cuda(torch, fn)
+                        ms, runs, peak = time_calls(torch, fn, args.device, min_ms=args.min_ms)
                         flops = (12 if pass_ == "jvp" else 4) * L * L * d * batch * heads
                         rec.update(medianMs=ms, runs=runs, tflops=flops / (ms * 1e-3) / 1e12, peakMemoryBytes=peak)
-                        print(f"torch {pass_:<7} math  L={L:>5} d={d} b*h={batch * heads:>3} {prec} {ms:>10.3f} ms {rec['tflops']:>8.2f} TFLOP/s  peak {peak / 2**20:>9.1f} MiB")
+                        mem = f"peak {peak / 2**20:>9.1f} MiB" if peak is not None else "peak not measured"
+                        print(f"torch {pass_:<7} math  L={L:>5} d={d} b*h={batch * heads:>3} {prec} {ms:>10.3f} ms {rec['tflops']:>8.2f} TFLOP/s  {mem}")
                     except torch.cuda.OutOfMemoryError as e:
                         rec.update(error=f"out of memory: {e}".splitlines()[0])
                         print(f"torch {pass_:<7} math  L={L:>5} d={d} {prec} out of memory")
-                    torch.cuda.empty_cache()
+                    if args.device == "cuda":
+                        torch.cuda.empty_cache()
                     results.append(rec)
                 del q, k, v, tq, tk, tv
-                torch.cuda.empty_cache()
     if args.json:
         record = {"suite": "attention-torch-peer", "device": name, "torch": torch.__version__,
-                  "date": __import__("datetime").datetime.now(__import__("datetime").timezone.utc).isoformat(),
-                  "rows": args.rows, "timing": "CUDA events around each call after 3 warm-up calls; median of >= 10 calls and >= 300 ms",
+                  "date": datetime.datetime.now(datetime.timezone.utc).isoformat(), "rows": args.rows,
+                  "timing": f"{'CUDA events' if args.device == 'cuda' else 'time.perf_counter'} around each call after 3 warm-up calls; median of >= 10 calls and >= {args.min_ms} ms",
                   "memoryMethod": "torch.cuda.max_memory_allocated during the timed calls minus memory allocated before",
                   "flopModel": "forward 4·L²·d, JVP 12·L²·d per batch item and head", "results": results}
         with open(args.json, "w") as f:
@@ -213,26 +225,34 @@ def time_torch(args):
     return 0
 
 
-def time_cuda(torch, fn, min_runs=10, min_ms=300.0, warmup=3):
+def time_calls(torch, fn, device, min_runs=10, min_ms=300.0, warmup=3):
+    """Median ms per call (CUDA events on the GPU; perf_counter on the CPU), runs, peak bytes or None."""
+    cuda = device == "cuda"
     for _ in range(warmup):
         fn()
-    torch.cuda.synchronize()
-    base = torch.cuda.memory_allocated()
-    torch.cuda.reset_peak_memory_stats()
+    if cuda:
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
     times = []
     total = 0.0
     while len(times) < min_runs or total < min_ms:
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        t = start.elapsed_time(end)
+        if cuda:
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            t = start.elapsed_time(end)
+        else:
+            t0 = time.perf_counter()
+            fn()
+            t = (time.perf_counter() - t0) * 1e3
         times.append(t)
         total += t
         if len(times) >= 10000:
             break
-    peak = torch.cuda.max_memory_allocated() - base
+    peak = torch.cuda.max_memory_allocated() - base if cuda else None
     times.sort()
     n = len(times)
     median = times[n // 2] if n % 2 else 0.5 * (times[n // 2 - 1] + times[n // 2])
@@ -296,6 +316,8 @@ def main(argv):
     t.add_argument("--precisions", default="fp32,bf16")
     t.add_argument("--rows", type=int, default=131072)
     t.add_argument("--json")
+    t.add_argument("--min-ms", type=float, default=300.0)
+    t.add_argument("--device", default="cuda", choices=["cuda", "cpu"], help="cpu: a plumbing check of this script only")
     sub.add_parser("selftest")
     args = ap.parse_args(argv)
     if args.mode == "compare":
