@@ -162,6 +162,7 @@ if [ -f .device/suite.tar.xz ] && { [ ! -f build/Release/scm_native.node ] || [ 
 fi
 
 # ---- preflight
+PY_LDP=${LD_LIBRARY_PATH:-}
 t0=$SECONDS
 pre_ok=1; pre_note=""
 {
@@ -199,8 +200,10 @@ if [ $pre_ok -eq 1 ] && [ "$CPU_CHECK" != 1 ]; then
       if [ -n "$hit" ]; then found=$(dirname "$hit"); break; fi
     done
     if [ -n "$found" ]; then
+      # for our binaries only: the Python steps run with the machine's own LD_LIBRARY_PATH
+      # (PY_LDP), so that torch keeps loading the CUDA libraries it was built with
       export LD_LIBRARY_PATH="$found${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-      log "cuBLAS: $need from $found"
+      log "cuBLAS: $need from $found (LD_LIBRARY_PATH for our binaries)"
     else
       log "cuBLAS: $need not found on the loader path nor in the CUDA toolkit / Python packages"
     fi
@@ -229,12 +232,12 @@ if [ -n "$BENCH_JSON" ]; then cp "$BENCH_JSON" "$OUT/" && BENCH_JSON="$OUT/$(bas
 dump=/tmp/scm-attention-dump
 rm -rf "$dump"
 run_step peer-compare "$LIM_COMPARE" "$OUT/peer.log" \
-  bash -c "node dist/bench/main.js attention --dump=$dump && PYTHONUNBUFFERED=1 python3 bench/peers/attention_jvp_torch.py compare $dump"
+  bash -c "node dist/bench/main.js attention --dump=$dump && LD_LIBRARY_PATH='$PY_LDP' PYTHONUNBUFFERED=1 python3 bench/peers/attention_jvp_torch.py compare $dump"
 if [ "$CPU_CHECK" = 1 ]; then
   log "== peer-time: skipped in a CPU check (needs torch with CUDA)"
 else
   run_step peer-time "$LIM_TIME" "$OUT/peer.log" \
-    env PYTHONUNBUFFERED=1 python3 bench/peers/attention_jvp_torch.py time --json "$OUT/torch-peer.json"
+    env LD_LIBRARY_PATH="$PY_LDP" PYTHONUNBUFFERED=1 python3 bench/peers/attention_jvp_torch.py time --json "$OUT/torch-peer.json"
 fi
 
 summary
