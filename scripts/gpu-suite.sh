@@ -20,8 +20,11 @@
 #    suite uses what it finds.
 # 2. The device call (one call; the step limits add up to 540 s, typically far less):
 #        run(command: "source .device/node-env.sh && bash scripts/gpu-suite.sh",
-#            carry: [".device", "build", "node_modules", "dist"], timeout_s: 600)
-#    (carry [".device"] alone is enough after --pack; the other paths are used when carried.)
+#            carry: [".device"], timeout_s: 600)
+#    The suite also takes build/, node_modules/ and dist/ when they are carried as they are
+#    (carry: [".device", "build", "node_modules", "dist"]), but in this checkout build/ (85 MB
+#    of objects) and node_modules/ (82 MB) together are over the 64 MiB that travels: use
+#    --pack (.device was 37 MiB in all when tried: node 24 MiB, suite 14 MiB).
 #    From $OUT come back (7 files): suite.log (environment, steps, the summary table at its
 #    end), native-tests.log, vitest.log, bench-attention.log, attention-cuda-cpu-DATE.json,
 #    peer.log, torch-peer.json. Record the numbers (device, date) in bench/results/.
