@@ -25,6 +25,9 @@
 // not measured: the kernel table exposes no allocator statistics (the naive path allocates
 // its scratch from the CUDA stream-ordered pool), and host RSS says nothing about it.
 //
+// Flags: --quick (CPU L = 256, 512; CUDA L = 1024, 4096), --cuda-only (no CPU cases; fails
+// without CUDA), --dump=DIR. Unknown flags are refused.
+//
 // `--dump=DIR` (instead of timing): runs ops.attentionJvp at a few shapes (on CUDA when it
 // is available, else on the CPU) and writes the inputs and our outputs as raw little-endian
 // float32 files with DIR/manifest.json, for bench/peers/attention_jvp_torch.py to check.
