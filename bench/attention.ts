@@ -11,7 +11,8 @@
 // CPU cases (unchanged): each case runs in a child process through ops.attention /
 // ops.attentionJvp (host arrays, so the argument copies are inside the timed region; they are
 // O(L·d) against O(L²·d) work), timed with performance.now, so that its peak resident memory
-// (maxRSS minus the RSS just before the timed calls, inputs already allocated) is the case's own.
+// (maxRSS after the first call minus the RSS just before it, inputs already allocated) is one
+// call's own.
 //
 // CUDA cases: timed by the addon's benchAttention (native/binding/bench_attention.cc): inputs,
 // tangents and outputs are allocated once in device memory and filled with the Philox normal
@@ -121,7 +122,10 @@ async function measureHere(c: Case): Promise<Measured> {
   const shape = { batch: c.batch, heads: c.heads, lenQ: c.L, lenK: c.L, headDim: c.headDim, implementation: c.implementation, precision: c.precision, backend: c.backend };
   const run = () => (c.pass === 'jvp' ? ops.attentionJvp(q, k, v, tq, tk, tv, shape) : ops.attention(q, k, v, shape));
   const rssBefore = process.memoryUsage().rss;
-  await run(); // warm-up
+  await run(); // warm-up, and the one call whose peak memory is reported
+  // Peak of that single call: later calls may run on other libuv threads, whose malloc arenas
+  // each keep their own freed buffers, which would add up in maxRSS without being one call's need.
+  const peak = process.resourceUsage().maxRSS * 1024 - rssBefore;
   const times: number[] = [];
   const deadline = performance.now() + 4000;
   while (times.length < 3 || (times.length < 20 && performance.now() < deadline)) {
@@ -131,7 +135,6 @@ async function measureHere(c: Case): Promise<Measured> {
   }
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
-  const peak = process.resourceUsage().maxRSS * 1024 - rssBefore;
   return {
     ...c,
     medianMs: median,
@@ -139,7 +142,7 @@ async function measureHere(c: Case): Promise<Measured> {
     runs: times.length,
     tflops: flops(c) / (median * 1e-3) / 1e12,
     peakMemoryBytes: Math.max(0, peak),
-    memoryMethod: 'child-process maxRSS minus RSS before the first call (inputs allocated)',
+    memoryMethod: 'child-process maxRSS after one call minus RSS before it (inputs allocated)',
     timing: 'ops.attention / ops.attentionJvp from JavaScript (host arrays), performance.now, 1 warm-up, median of 3-20 calls',
   };
 }
