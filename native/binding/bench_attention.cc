@@ -181,7 +181,7 @@ BenchResult run_bench(const BenchCall& c, const AbortFlag& abort) {
       o = scm::DeviceBuffer(k, c.q_size * F);
       lse = scm::DeviceBuffer(k, c.lse_size * F);
       call = [&] { return fwd(&s, q.as(), kk.as(), v.as(), o.as(), lse.as()); };
-      outputs = {{&o, c.q_size, "o"}, {&lse, c.lse_size, "lse"}};
+      outputs.push_back({&o, c.q_size, "o"}); outputs.push_back({&lse, c.lse_size, "lse"});
       break;
     case Pass::Jvp:
       tq = scm::DeviceBuffer(k, c.q_size * F);
@@ -194,7 +194,7 @@ BenchResult run_bench(const BenchCall& c, const AbortFlag& abort) {
       to = scm::DeviceBuffer(k, c.q_size * F);
       lse = scm::DeviceBuffer(k, c.lse_size * F);
       call = [&] { return jvp(&s, q.as(), kk.as(), v.as(), tq.as(), tk.as(), tv.as(), o.as(), to.as(), lse.as()); };
-      outputs = {{&o, c.q_size, "o"}, {&to, c.q_size, "to"}, {&lse, c.lse_size, "lse"}};
+      outputs.push_back({&o, c.q_size, "o"}); outputs.push_back({&to, c.q_size, "to"}); outputs.push_back({&lse, c.lse_size, "lse"});
       break;
     case Pass::Backward:
       o = scm::DeviceBuffer(k, c.q_size * F);
@@ -211,7 +211,7 @@ BenchResult run_bench(const BenchCall& c, const AbortFlag& abort) {
       dk = scm::DeviceBuffer(k, c.kv_size * F);
       dv = scm::DeviceBuffer(k, c.kv_size * F);
       call = [&] { return bwd(&s, q.as(), kk.as(), v.as(), o.as(), lse.as(), dout.as(), dq.as(), dk.as(), dv.as()); };
-      outputs = {{&dq, c.q_size, "dq"}, {&dk, c.kv_size, "dk"}, {&dv, c.kv_size, "dv"}};
+      outputs.push_back({&dq, c.q_size, "dq"}); outputs.push_back({&dk, c.kv_size, "dk"}); outputs.push_back({&dv, c.kv_size, "dv"});
       break;
   }
   for (auto& out : outputs) out.buffer->fill_bytes(0xFF);
