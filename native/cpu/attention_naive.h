@@ -51,6 +51,24 @@ inline T attention_dot(const T* a, const T* b, int64_t n) {
   return acc;
 }
 
+// One row of the naive path: P_i = softmax_j(scale q_i . k_j) over the n valid keys, written
+// into Pi; returns log sum_j exp(S_ij) (the row's lse).
+template <class T>
+inline T attention_softmax_row(const T* qi, const T* K, int64_t n, int64_t d, T scale, T* Pi) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < n; ++j) {
+    Pi[j] = scale * attention_dot(qi, K + j * d, d);
+    m = std::max(m, Pi[j]);
+  }
+  T l = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    Pi[j] = std::exp(Pi[j] - m);
+    l += Pi[j];
+  }
+  for (int64_t j = 0; j < n; ++j) Pi[j] /= l;
+  return m + std::log(l);
+}
+
 // Forward (tq == nullptr) or forward + JVP (tq, tk, tv, to all given). lse nullable.
 // One task per (batch, head); each task owns a len_q x n_valid buffer for S, P (and Sdot).
 template <class T>
@@ -81,19 +99,8 @@ void attention_naive_pass(const ScmAttentionShape& s, const T* q, const T* k, co
           continue;
         }
         T* Pi = P.data() + i * n;
-        // S_ij = scale q_i . k_j (stored in P, softmaxed in place below)
-        T m = -std::numeric_limits<T>::infinity();
-        for (int64_t j = 0; j < n; ++j) {
-          Pi[j] = scale * attention_dot(Q + i * d, K + j * d, d);
-          m = std::max(m, Pi[j]);
-        }
-        T l = 0;
-        for (int64_t j = 0; j < n; ++j) {
-          Pi[j] = std::exp(Pi[j] - m);
-          l += Pi[j];
-        }
-        for (int64_t j = 0; j < n; ++j) Pi[j] /= l;
-        if (L) L[i] = m + std::log(l);
+        const T row_lse = attention_softmax_row(Q + i * d, K, n, d, scale, Pi);
+        if (L) L[i] = row_lse;
         // O_i = sum_j P_ij v_j
         std::fill(Oi, Oi + d, T(0));
         for (int64_t j = 0; j < n; ++j) {
@@ -163,18 +170,7 @@ void attention_naive_backward(const ScmAttentionShape& s, const T* q, const T* k
       // P = softmax_rows(scale Q K^T), materialised (len_q x n)
       P.assign(static_cast<size_t>(Lq * n), T(0));
       for (int64_t i = 0; i < Lq; ++i) {
-        T* Pi = P.data() + i * n;
-        T m = -std::numeric_limits<T>::infinity();
-        for (int64_t j = 0; j < n; ++j) {
-          Pi[j] = scale * attention_dot(Q + i * d, K + j * d, d);
-          m = std::max(m, Pi[j]);
-        }
-        T l = 0;
-        for (int64_t j = 0; j < n; ++j) {
-          Pi[j] = std::exp(Pi[j] - m);
-          l += Pi[j];
-        }
-        for (int64_t j = 0; j < n; ++j) Pi[j] /= l;
+        attention_softmax_row(Q + i * d, K, n, d, scale, P.data() + i * n);
       }
       for (int64_t i = 0; i < Lq; ++i) {
         const T* Pi = P.data() + i * n;
