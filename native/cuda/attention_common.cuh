@@ -174,6 +174,15 @@ template <class T> __device__ __forceinline__ T to_op(float x);
 template <> __device__ __forceinline__ __nv_bfloat16 to_op<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
 template <> __device__ __forceinline__ __half to_op<__half>(float x) { return __float2half_rn(x); }
 
+// Elements [c, c + 4) of row r of a fp32 tile (row stride D); zeros for rows r >= valid.
+// vec: src is 16-byte aligned, so one float4 load.
+template <int D>
+__device__ __forceinline__ float4 load_tile_float4(const float* src, int r, int c, int valid, bool vec) {
+  if (r >= valid) return make_float4(0.f, 0.f, 0.f, 0.f);
+  const float* p = src + static_cast<int64_t>(r) * D + c;
+  return vec ? *reinterpret_cast<const float4*>(p) : make_float4(p[0], p[1], p[2], p[3]);
+}
+
 // Copies rows [0, valid) of a fp32 tile (ROWS x D, row stride D) into shared memory as T,
 // row major with stride ld; rows [valid, ROWS) become zeros. vec: src is 16-byte aligned.
 template <class T, int ROWS, int D>
@@ -181,12 +190,7 @@ __device__ __forceinline__ void load_rows(T* dst, int ld, const float* src, int 
   constexpr int C4 = D / 4;
   for (int idx = threadIdx.x; idx < ROWS * C4; idx += kThreads) {
     const int r = idx / C4, c = (idx % C4) * 4;
-    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (r < valid) {
-      const float* p = src + static_cast<int64_t>(r) * D + c;
-      if (vec) v = *reinterpret_cast<const float4*>(p);
-      else v = make_float4(p[0], p[1], p[2], p[3]);
-    }
+    const float4 v = load_tile_float4<D>(src, r, c, valid, vec);
     uint2 packed = make_uint2(pack2<T>(v.x, v.y), pack2<T>(v.z, v.w));
     *reinterpret_cast<uint2*>(dst + r * ld + c) = packed;
   }
@@ -198,12 +202,7 @@ __device__ __forceinline__ void load_cols(T* dst, int ld, const float* src, int 
   constexpr int C4 = D / 4;
   for (int idx = threadIdx.x; idx < ROWS * C4; idx += kThreads) {
     const int r = idx / C4, c = (idx % C4) * 4;
-    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (r < valid) {
-      const float* p = src + static_cast<int64_t>(r) * D + c;
-      if (vec) v = *reinterpret_cast<const float4*>(p);
-      else v = make_float4(p[0], p[1], p[2], p[3]);
-    }
+    const float4 v = load_tile_float4<D>(src, r, c, valid, vec);
     dst[(c + 0) * ld + r] = to_op<T>(v.x);
     dst[(c + 1) * ld + r] = to_op<T>(v.y);
     dst[(c + 2) * ld + r] = to_op<T>(v.z);
@@ -228,6 +227,44 @@ __device__ __forceinline__ float quad_max(float x) {
   do {                                                                           \
     if ((count) > 0 && !(ptr)) return ::scm::cuda::attn::null_pointer(what, #ptr); \
   } while (0)
+
+// The pointers each pass needs, shared by the flash and naive entries (nq / nk: elements of
+// a [batch, heads, len_q | len_k, head_dim] tensor). lse is optional in every pass here; the
+// flash backward, which reads it, checks it itself.
+inline int need_forward(const char* what, int64_t nq, int64_t nk, const float* q, const float* k, const float* v,
+                        const float* o) {
+  SCM_ATTN_NEED(q, nq, what);
+  SCM_ATTN_NEED(o, nq, what);
+  SCM_ATTN_NEED(k, nk, what);
+  SCM_ATTN_NEED(v, nk, what);
+  return SCM_OK;
+}
+
+inline int need_jvp(const char* what, int64_t nq, int64_t nk, const float* q, const float* k, const float* v,
+                    const float* tq, const float* tk, const float* tv, const float* o, const float* to) {
+  SCM_ATTN_NEED(q, nq, what);
+  SCM_ATTN_NEED(tq, nq, what);
+  SCM_ATTN_NEED(o, nq, what);
+  SCM_ATTN_NEED(to, nq, what);
+  SCM_ATTN_NEED(k, nk, what);
+  SCM_ATTN_NEED(v, nk, what);
+  SCM_ATTN_NEED(tk, nk, what);
+  SCM_ATTN_NEED(tv, nk, what);
+  return SCM_OK;
+}
+
+inline int need_backward(const char* what, int64_t nq, int64_t nk, const float* q, const float* k, const float* v,
+                         const float* o, const float* dout, const float* dq, const float* dk, const float* dv) {
+  SCM_ATTN_NEED(q, nq, what);
+  SCM_ATTN_NEED(o, nq, what);
+  SCM_ATTN_NEED(dout, nq, what);
+  SCM_ATTN_NEED(dq, nq, what);
+  SCM_ATTN_NEED(k, nk, what);
+  SCM_ATTN_NEED(v, nk, what);
+  SCM_ATTN_NEED(dk, nk, what);
+  SCM_ATTN_NEED(dv, nk, what);
+  return SCM_OK;
+}
 
 // Row padding of shared tiles: 8 elements (16 bytes) keeps fragment loads bank-conflict free.
 constexpr int kPad = 8;

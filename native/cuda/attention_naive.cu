@@ -148,10 +148,7 @@ int attention_naive_forward(const ScmAttentionShape* s, const float* q, const fl
   const int64_t bh = s->batch * s->heads, lq = s->len_q, lk = s->len_k, d = s->head_dim;
   const int64_t nq = bh * lq * d, nk = bh * lk * d;
   if (nq == 0) return SCM_OK;
-  SCM_ATTN_NEED(q, nq, what);
-  SCM_ATTN_NEED(o, nq, what);
-  SCM_ATTN_NEED(k, nk, what);
-  SCM_ATTN_NEED(v, nk, what);
+  if (int rc = attn::need_forward(what, nq, nk, q, k, v, o)) return rc;
   if (lk == 0) {
     if (int rc = fill(o, 0.f, nq)) return rc;
     return fill(lse, -INFINITY, bh * lq);
@@ -169,14 +166,7 @@ int attention_naive_jvp(const ScmAttentionShape* s, const float* q, const float*
   const int64_t bh = s->batch * s->heads, lq = s->len_q, lk = s->len_k, d = s->head_dim;
   const int64_t nq = bh * lq * d, nk = bh * lk * d, rows = bh * lq;
   if (nq == 0) return SCM_OK;
-  SCM_ATTN_NEED(q, nq, what);
-  SCM_ATTN_NEED(tq, nq, what);
-  SCM_ATTN_NEED(o, nq, what);
-  SCM_ATTN_NEED(to, nq, what);
-  SCM_ATTN_NEED(k, nk, what);
-  SCM_ATTN_NEED(v, nk, what);
-  SCM_ATTN_NEED(tk, nk, what);
-  SCM_ATTN_NEED(tv, nk, what);
+  if (int rc = attn::need_jvp(what, nq, nk, q, k, v, tq, tk, tv, o, to)) return rc;
   if (lk == 0) {
     if (int rc = fill(o, 0.f, nq)) return rc;
     if (int rc = fill(to, 0.f, nq)) return rc;
@@ -208,14 +198,7 @@ int attention_naive_backward(const ScmAttentionShape* s, const float* q, const f
   const int64_t bh = s->batch * s->heads, lq = s->len_q, lk = s->len_k, d = s->head_dim;
   const int64_t nq = bh * lq * d, nk = bh * lk * d, rows = bh * lq;
   if (nq == 0 && nk == 0) return SCM_OK;
-  SCM_ATTN_NEED(q, nq, what);
-  SCM_ATTN_NEED(o, nq, what);
-  SCM_ATTN_NEED(dout, nq, what);
-  SCM_ATTN_NEED(dq, nq, what);
-  SCM_ATTN_NEED(k, nk, what);
-  SCM_ATTN_NEED(v, nk, what);
-  SCM_ATTN_NEED(dk, nk, what);
-  SCM_ATTN_NEED(dv, nk, what);
+  if (int rc = attn::need_backward(what, nq, nk, q, k, v, o, dout, dq, dk, dv)) return rc;
   (void)lse;
   if (lq == 0 || lk == 0) {  // nothing attends: every gradient is zero
     if (int rc = fill(dq, 0.f, nq)) return rc;

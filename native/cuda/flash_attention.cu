@@ -156,10 +156,7 @@ int attention_flash_forward(const ScmAttentionShape* s, const float* q, const fl
   if (int rc = attn::check_shape(s, what)) return rc;
   const int64_t nq = s->batch * s->heads * s->len_q * s->head_dim, nk = s->batch * s->heads * s->len_k * s->head_dim;
   if (nq == 0) return SCM_OK;
-  SCM_ATTN_NEED(q, nq, what);
-  SCM_ATTN_NEED(o, nq, what);
-  SCM_ATTN_NEED(k, nk, what);
-  SCM_ATTN_NEED(v, nk, what);
+  if (int rc = attn::need_forward(what, nq, nk, q, k, v, o)) return rc;
   return attn::dispatch(s, [&](auto tag, auto dim) -> int {
     return launch_forward<decltype(tag), decltype(dim)::value>(s, q, k, v, o, lse);
   });

@@ -263,15 +263,8 @@ int attention_flash_backward(const ScmAttentionShape* s, const float* q, const f
   const int64_t bh = s->batch * s->heads;
   const int64_t nq = bh * s->len_q * s->head_dim, nk = bh * s->len_k * s->head_dim;
   if (nq == 0 && nk == 0) return SCM_OK;
-  SCM_ATTN_NEED(q, nq, what);
-  SCM_ATTN_NEED(o, nq, what);
-  SCM_ATTN_NEED(dout, nq, what);
-  SCM_ATTN_NEED(dq, nq, what);
-  SCM_ATTN_NEED(lse, nq, what);
-  SCM_ATTN_NEED(k, nk, what);
-  SCM_ATTN_NEED(v, nk, what);
-  SCM_ATTN_NEED(dk, nk, what);
-  SCM_ATTN_NEED(dv, nk, what);
+  if (int rc = attn::need_backward(what, nq, nk, q, k, v, o, dout, dq, dk, dv)) return rc;
+  SCM_ATTN_NEED(lse, nq, what);  // the flash backward recomputes P from it
 
   float* dsum = nullptr;
   const int64_t rows = bh * s->len_q;

@@ -189,14 +189,7 @@ int attention_flash_jvp(const ScmAttentionShape* s, const float* q, const float*
   if (int rc = attn::check_shape(s, what)) return rc;
   const int64_t nq = s->batch * s->heads * s->len_q * s->head_dim, nk = s->batch * s->heads * s->len_k * s->head_dim;
   if (nq == 0) return SCM_OK;
-  SCM_ATTN_NEED(q, nq, what);
-  SCM_ATTN_NEED(tq, nq, what);
-  SCM_ATTN_NEED(o, nq, what);
-  SCM_ATTN_NEED(to, nq, what);
-  SCM_ATTN_NEED(k, nk, what);
-  SCM_ATTN_NEED(v, nk, what);
-  SCM_ATTN_NEED(tk, nk, what);
-  SCM_ATTN_NEED(tv, nk, what);
+  if (int rc = attn::need_jvp(what, nq, nk, q, k, v, tq, tk, tv, o, to)) return rc;
   return attn::dispatch(s, [&](auto tag, auto dim) -> int {
     return launch_jvp<decltype(tag), decltype(dim)::value>(s, q, k, v, tq, tk, tv, o, to, lse);
   });
