@@ -46,6 +46,41 @@ struct Row {
 #define SCM_ROW_LOOP(k, c) \
   _Pragma("unroll") for (int k = 0, c = lane; VPT > 0 ? k < VPT : c < cols; ++k, c += 32) if (c < cols)
 
+// Statistics of one row of a layer norm (CENTER) or RMS norm, and for the dual pass of its
+// tangent: mu = mean x (0 for RMS), rs = 1 / sqrt(mean (x - mu)^2 + eps), tmu = mean tx
+// (CENTER only, else 0) and m2 = mean((x - mu) rs (tx - tmu)) (DUAL only, else 0).
+struct RowStats {
+  float mu, rs, tmu, m2;
+};
+
+template <int VPT, bool CENTER, bool DUAL>
+__device__ __forceinline__ RowStats row_stats(const Row<VPT>& xv, const float* xr, const Row<VPT>& tv, const float* tr,
+                                              int cols, int lane, float inv_n, float eps) {
+  RowStats st{0.f, 0.f, 0.f, 0.f};
+  if constexpr (CENTER) {
+    float s = 0.f;
+    SCM_ROW_LOOP(k, c) s += xv.at(xr, k, c);
+    st.mu = warp_sum(s) * inv_n;
+  }
+  float q = 0.f;
+  SCM_ROW_LOOP(k, c) {
+    const float d = xv.at(xr, k, c) - st.mu;
+    q += d * d;
+  }
+  st.rs = rsqrtf(warp_sum(q) * inv_n + eps);
+  if constexpr (DUAL) {
+    if constexpr (CENTER) {
+      float s = 0.f;
+      SCM_ROW_LOOP(k, c) s += tv.at(tr, k, c);
+      st.tmu = warp_sum(s) * inv_n;
+    }
+    float s = 0.f;
+    SCM_ROW_LOOP(k, c) s += (xv.at(xr, k, c) - st.mu) * st.rs * (tv.at(tr, k, c) - st.tmu);
+    st.m2 = warp_sum(s) * inv_n;
+  }
+  return st;
+}
+
 // Calls body with a compile-time VPT suited to cols.
 #define SCM_NORM_DISPATCH(cols, ...)                  \
   do {                                                \
@@ -86,29 +121,8 @@ __global__ void __launch_bounds__(kRowThreads) rows_forward_kernel(
     Row<VPT> xv, tv;
     xv.load(xr, cols, lane);
     if constexpr (DUAL) tv.load(tr, cols, lane);
-    float mu = 0.f;
-    if constexpr (CENTER) {
-      float s = 0.f;
-      SCM_ROW_LOOP(k, c) s += xv.at(xr, k, c);
-      mu = warp_sum(s) * inv_n;
-    }
-    float q = 0.f;
-    SCM_ROW_LOOP(k, c) {
-      const float d = xv.at(xr, k, c) - mu;
-      q += d * d;
-    }
-    const float rs = rsqrtf(warp_sum(q) * inv_n + eps);
-    float tmu = 0.f, m2 = 0.f;
-    if constexpr (DUAL) {
-      if constexpr (CENTER) {
-        float s = 0.f;
-        SCM_ROW_LOOP(k, c) s += tv.at(tr, k, c);
-        tmu = warp_sum(s) * inv_n;
-      }
-      float s = 0.f;
-      SCM_ROW_LOOP(k, c) s += (xv.at(xr, k, c) - mu) * rs * (tv.at(tr, k, c) - tmu);
-      m2 = warp_sum(s) * inv_n;
-    }
+    const RowStats st = row_stats<VPT, CENTER, DUAL>(xv, xr, tv, tr, cols, lane, inv_n, eps);
+    const float mu = st.mu, rs = st.rs, tmu = st.tmu, m2 = st.m2;
     float* yr = y + r * cols;
     SCM_ROW_LOOP(k, c) {
       const float xh = (xv.at(xr, k, c) - mu) * rs;
@@ -205,24 +219,8 @@ __global__ void __launch_bounds__(kRowThreads) adn_forward_kernel(
     Row<VPT> xv, tv;
     xv.load(xr, cols, lane);
     if constexpr (DUAL) tv.load(tr, cols, lane);
-    float sum = 0.f;
-    SCM_ROW_LOOP(k, c) sum += xv.at(xr, k, c);
-    const float mu = warp_sum(sum) * inv_n;
-    float q = 0.f;
-    SCM_ROW_LOOP(k, c) {
-      const float d = xv.at(xr, k, c) - mu;
-      q += d * d;
-    }
-    const float rr = rsqrtf(warp_sum(q) * inv_n + eps);
-    float tmu = 0.f, m2 = 0.f;
-    if constexpr (DUAL) {
-      float t = 0.f;
-      SCM_ROW_LOOP(k, c) t += tv.at(tr, k, c);
-      tmu = warp_sum(t) * inv_n;
-      float u = 0.f;
-      SCM_ROW_LOOP(k, c) u += (xv.at(xr, k, c) - mu) * rr * (tv.at(tr, k, c) - tmu);
-      m2 = warp_sum(u) * inv_n;
-    }
+    const RowStats st = row_stats<VPT, true, DUAL>(xv, xr, tv, tr, cols, lane, inv_n, eps);
+    const float mu = st.mu, rr = st.rs, tmu = st.tmu, m2 = st.m2;
     SCM_ROW_LOOP(k, c) {
       const float xh = (xv.at(xr, k, c) - mu) * rr, ps = si[c] * rsi, pb = bi[c] * rbi;
       y[r * cols + c] = xh * ps + pb;
