@@ -89,13 +89,19 @@ function checkShape(shape: AttentionShape, where: string): Checked {
   };
 }
 
-/** Attention forward: out = softmax(scale · q kᵀ) v, with the log-sum-exp of each row. */
-export async function attention(q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape): Promise<AttentionResult> {
-  const where = 'ops.attention';
+/** Checks the shape, then q, k and v against it (every attention call takes these three). */
+function checkCall(shape: AttentionShape, where: string, q: Float32Array, k: Float32Array, v: Float32Array): Checked {
   const c = checkShape(shape, where);
   checkFloat32(q, 'q', where, c.qSize, c.qShape);
   checkFloat32(k, 'k', where, c.kvSize, c.kvShape);
   checkFloat32(v, 'v', where, c.kvSize, c.kvShape);
+  return c;
+}
+
+/** Attention forward: out = softmax(scale · q kᵀ) v, with the log-sum-exp of each row. */
+export async function attention(q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape): Promise<AttentionResult> {
+  const where = 'ops.attention';
+  const c = checkCall(shape, where, q, k, v);
   const fn = nativeFunction('attentionForward');
   const [out, lse] = await withAbort(c.signal, (flag) => fn(q, k, v, c.desc, c.keyLengths, c.backend, flag));
   return { out, lse };
@@ -110,10 +116,7 @@ export async function attentionJvp(
   tq: Float32Array, tk: Float32Array, tv: Float32Array, shape: AttentionShape,
 ): Promise<AttentionJvpResult> {
   const where = 'ops.attentionJvp';
-  const c = checkShape(shape, where);
-  checkFloat32(q, 'q', where, c.qSize, c.qShape);
-  checkFloat32(k, 'k', where, c.kvSize, c.kvShape);
-  checkFloat32(v, 'v', where, c.kvSize, c.kvShape);
+  const c = checkCall(shape, where, q, k, v);
   checkFloat32(tq, 'tq', where, c.qSize, c.qShape);
   checkFloat32(tk, 'tk', where, c.kvSize, c.kvShape);
   checkFloat32(tv, 'tv', where, c.kvSize, c.kvShape);
@@ -128,10 +131,7 @@ export async function attentionBackward(
   out: Float32Array, lse: Float32Array, gradOut: Float32Array, shape: AttentionShape,
 ): Promise<AttentionGradients> {
   const where = 'ops.attentionBackward';
-  const c = checkShape(shape, where);
-  checkFloat32(q, 'q', where, c.qSize, c.qShape);
-  checkFloat32(k, 'k', where, c.kvSize, c.kvShape);
-  checkFloat32(v, 'v', where, c.kvSize, c.kvShape);
+  const c = checkCall(shape, where, q, k, v);
   checkFloat32(out, 'out', where, c.qSize, c.qShape);
   checkFloat32(lse, 'lse', where, c.lseSize, 'batch x heads x lenQ');
   checkFloat32(gradOut, 'gradOut', where, c.qSize, c.qShape);
