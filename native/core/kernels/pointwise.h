@@ -54,6 +54,23 @@
 //    in float (1.0f / (1.0f - p)) on both backends. The uniforms are those of the rng family's
 //    rng.uniform(out, n, seed, offset); a caller applying dropout at several places of one
 //    step advances offset by n per call so the masks use disjoint parts of the stream.
+// 7. Attention head layouts. split_heads: x [B, T, parts*H*hd] (the output of one linear with
+//    parts*H*hd features, parts = 3 for a fused q/k/v projection) -> out_p [B, H, T, hd], p < parts:
+//        out_p[b, h, t, e] = x[b, t, (p*H + h)*hd + e]
+//    merge_heads is the inverse: in_p [B, H, T, hd] -> x [B, T, parts*H*hd]. Both are permutations
+//    (linear maps): the dual of either is the same entry applied to the tangents, and the backward
+//    of one is the other applied to the output gradient. parts is 1, 2 or 3; the pointers of
+//    parts >= `parts` must be null. Outputs must not alias inputs.
+// 8. Per-sample modulation (adaLN, the ablation of ADN, SCM.md §5): x, y [batch, tokens, C];
+//    s, b [batch, C], broadcast over tokens:  y = x * (offset + s[b]) + b[b]   (offset = 1 for
+//    adaLN's "1 + scale", 0 for a plain scale). dual: ty = tx*(offset + s) + x*ts + tb (ts, tb
+//    nullable = zero tangent). backward: dx = dy*(offset + s); ds[b, c] = sum_t dy*x;
+//    db[b, c] = sum_t dy: all OVERWRITTEN (s and b are per-sample inputs, as in ADN), each
+//    nullable. y may alias x (forward), dx may alias dy. Sums in double on the CPU, deterministic.
+// 9. Per-sample scaling: x, y [batch, per_sample], alpha [batch] (backend memory):
+//    y = alpha[b] * x, and y = 0 exactly wherever alpha[b] == 0, even when x is not finite (so a
+//    dropped sample contributes nothing downstream). y may alias x. It is linear: its dual is the
+//    same entry on the tangent, its backward the same entry on dy.
 // Sizes: every count >= 0 (0 = nothing to do; mse needs n >= 1); products must fit int64.
 #pragma once
 #include "common.h"
@@ -111,4 +128,23 @@ struct ScmPointwiseKernels {
   int (*dropout_dual)(int64_t n, float p, uint64_t seed, uint64_t offset, const float* x, const float* tx, float* y,
                       float* ty);
   int (*dropout_backward)(int64_t n, float p, uint64_t seed, uint64_t offset, const float* dy, float* dx);
+
+  // ---- 7. attention head layouts (see above).
+  int (*split_heads)(int64_t B, int64_t T, int64_t H, int64_t hd, int64_t parts, const float* x, float* out0,
+                     float* out1, float* out2);
+  int (*merge_heads)(int64_t B, int64_t T, int64_t H, int64_t hd, int64_t parts, const float* in0,
+                     const float* in1, const float* in2, float* x);
+
+  // ---- 8. per-sample modulation: x, y [batch, tokens, C]; s, b [batch, C].
+  int (*modulate_forward)(int64_t batch, int64_t tokens, int64_t C, float offset, const float* x, const float* s,
+                          const float* b, float* y);
+  // ts, tb nullable (= zero tangent).
+  int (*modulate_dual)(int64_t batch, int64_t tokens, int64_t C, float offset, const float* x, const float* tx,
+                       const float* s, const float* ts, const float* b, const float* tb, float* y, float* ty);
+  // dx [batch, tokens, C], ds, db [batch, C]: overwritten, each nullable.
+  int (*modulate_backward)(int64_t batch, int64_t tokens, int64_t C, float offset, const float* x, const float* s,
+                           const float* dy, float* dx, float* ds, float* db);
+
+  // ---- 9. per-sample scaling: x, y [batch, per_sample]; alpha [batch].
+  int (*scale_rows)(int64_t batch, int64_t per_sample, const float* alpha, const float* x, float* y);
 };

@@ -40,6 +40,13 @@
 //     (checked in native/tests/trigflow_test.cpp). Needs cos s > 0, i.e. s < pi/2 (EDM's
 //     t_max = atan(80 / sd)); the last step of a sampler (to t = 0) stays first order: call
 //     euler_step only.
+//   noisy_sample (SCM.md §1, §2 step 1): with z = sd * eps (eps standard normal),
+//     x_t = cos t[b] * x0 + sin t[b] * z,   v_t = cos t[b] * z - sin t[b] * x0   (v_t nullable).
+//   tangent_target (SCM.md §2 step 5), with J from the dual pass with the rearranged tangents
+//     (SCM.md §2.1, J = cos t sin t dF/dt) and r the tangent warm-up factor in [0, 1]:
+//     g = -cos^2 t * (sd * F - dxdt) - r * (cos t * sin t * x_t + sd * J)
+//     (F = F_theta-(x_t/sd, t) detached; dxdt = v_t for sCT, sd * F_teacher for sCD).
+//   cfg_combine (classifier-free guidance, SCM.md §1): out = F_u + w[b] * (F_c - F_u), w [batch].
 // Sizes: batch >= 0, per_sample >= 1; sd > 0 and c >= 0 finite.
 #pragma once
 #include "common.h"
@@ -71,4 +78,17 @@ struct ScmTrigflowKernels {
   // or x_s); see the formula above for what each is.
   int (*heun_correct)(int64_t batch, int64_t per_sample, float sd, const float* s, const float* t,
                       const float* x_s, const float* F_s, const float* x_eul, const float* F_t, float* x_t);
+
+  // x0, eps, x_t [batch, per_sample]; t [batch]; v_t nullable. Elementwise: x_t and v_t may
+  // alias x0 or eps (each element's inputs are read before its outputs are written).
+  int (*noisy_sample)(int64_t batch, int64_t per_sample, float sd, const float* t, const float* x0, const float* eps,
+                      float* x_t, float* v_t);
+
+  // F, dxdt, x_t, J, g [batch, per_sample]; t [batch]; r in [0, 1]. g may alias any input.
+  int (*tangent_target)(int64_t batch, int64_t per_sample, float sd, float r, const float* t, const float* F,
+                        const float* dxdt, const float* x_t, const float* J, float* g);
+
+  // w [batch]; F_uncond, F_cond, out [batch, per_sample] (out may alias either input).
+  int (*cfg_combine)(int64_t batch, int64_t per_sample, const float* w, const float* F_uncond, const float* F_cond,
+                     float* out);
 };
