@@ -3,13 +3,11 @@
     {
       "target_name": "scm_native",
       "sources": ["<!@(node scripts/list-sources.mjs)"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/include", "native"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/include", "native", "native/config/gyp"],
       "defines": [
         "NAPI_VERSION=8",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
-        "NAPI_CPP_EXCEPTIONS",
-        "SCM_CUDA_BUILT=0",
-        "SCM_CUDA_NOT_BUILT_REASON=\"built with node-gyp, which builds the CPU backend only (install CMake and run npm run rebuild for CUDA)\""
+        "NAPI_CPP_EXCEPTIONS"
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
