@@ -4,3 +4,4 @@ export { backendInfo, setBackend, setCpuThreads, type BackendInfo, type BackendN
 export { ops, type CallOptions, type GemmOptions, type RandomOptions } from './ops.js';
 export type { AttentionShape, AttentionResult, AttentionJvpResult, AttentionGradients } from './attention.js';
 export type { TangentNormalizeOptions } from './tangent.js';
+export { readSafetensors, writeSafetensors, type Dtype, type Tensor, type TensorEntry, type TensorSet, type Safetensors, type ReadOptions } from './checkpoint.js';
