@@ -29,9 +29,12 @@ int heun_correct(int64_t batch, int64_t per_sample, float sd, const float* s, co
 
 }  // namespace
 
+void scm_cpu_fill_trigflow_train(ScmTrigflowKernels* k);  // trigflow_train_table.cpp
+
 void scm_cpu_fill_trigflow(ScmTrigflowKernels* k) {
   k->tangent_normalize = tangent_normalize;
   k->consistency_step = consistency_step;
   k->euler_step = euler_step;
   k->heun_correct = heun_correct;
+  scm_cpu_fill_trigflow_train(k);
 }

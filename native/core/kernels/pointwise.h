@@ -60,17 +60,24 @@
 //    merge_heads is the inverse: in_p [B, H, T, hd] -> x [B, T, parts*H*hd]. Both are permutations
 //    (linear maps): the dual of either is the same entry applied to the tangents, and the backward
 //    of one is the other applied to the output gradient. parts is 1, 2 or 3; the pointers of
-//    parts >= `parts` must be null. Outputs must not alias inputs.
+//    parts >= `parts` must be null (checked even when a size is 0). Outputs must not alias
+//    inputs, nor (split) each other: checked by pointer equality. A pure copy on both backends
+//    (CPU: native/cpu/heads.h; CUDA: native/cuda/pointwise_model.cu).
 // 8. Per-sample modulation (adaLN, the ablation of ADN, SCM.md §5): x, y [batch, tokens, C];
 //    s, b [batch, C], broadcast over tokens:  y = x * (offset + s[b]) + b[b]   (offset = 1 for
 //    adaLN's "1 + scale", 0 for a plain scale). dual: ty = tx*(offset + s) + x*ts + tb (ts, tb
 //    nullable = zero tangent). backward: dx = dy*(offset + s); ds[b, c] = sum_t dy*x;
 //    db[b, c] = sum_t dy: all OVERWRITTEN (s and b are per-sample inputs, as in ADN), each
-//    nullable. y may alias x (forward), dx may alias dy. Sums in double on the CPU, deterministic.
+//    nullable; with tokens = 0, ds = db = 0 (x and dy may then be null). s and b are required,
+//    offset must be finite. y may alias x (forward and dual; in the dual ty may alias tx), dx may
+//    alias dy. Sums in double on the CPU, in fp32 in a fixed order on CUDA: deterministic on both
+//    (CPU: native/cpu/modulate.h; CUDA: native/cuda/pointwise_model.cu).
 // 9. Per-sample scaling: x, y [batch, per_sample], alpha [batch] (backend memory):
-//    y = alpha[b] * x, and y = 0 exactly wherever alpha[b] == 0, even when x is not finite (so a
-//    dropped sample contributes nothing downstream). y may alias x. It is linear: its dual is the
-//    same entry on the tangent, its backward the same entry on dy.
+//    y = alpha[b] * x, and y = +0 exactly wherever alpha[b] == 0 (+0 or -0), even when x is not
+//    finite (so a dropped sample contributes nothing downstream); a non-finite x of a sample with
+//    alpha != 0 propagates. One fp32 multiply on both backends. y may alias x. It is linear: its
+//    dual is the same entry on the tangent, its backward the same entry on dy (CPU:
+//    native/cpu/scale_rows.h; CUDA: native/cuda/pointwise_model.cu).
 // Sizes: every count >= 0 (0 = nothing to do; mse needs n >= 1); products must fit int64.
 #pragma once
 #include "common.h"

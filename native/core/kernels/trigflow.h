@@ -41,12 +41,18 @@
 //     t_max = atan(80 / sd)); the last step of a sampler (to t = 0) stays first order: call
 //     euler_step only.
 //   noisy_sample (SCM.md §1, §2 step 1): with z = sd * eps (eps standard normal),
-//     x_t = cos t[b] * x0 + sin t[b] * z,   v_t = cos t[b] * z - sin t[b] * x0   (v_t nullable).
+//     x_t = cos t[b] * x0 + sin t[b] * z,   v_t = cos t[b] * z - sin t[b] * x0   (v_t nullable;
+//     x_t and v_t must be different buffers).
 //   tangent_target (SCM.md §2 step 5), with J from the dual pass with the rearranged tangents
 //     (SCM.md §2.1, J = cos t sin t dF/dt) and r the tangent warm-up factor in [0, 1]:
 //     g = -cos^2 t * (sd * F - dxdt) - r * (cos t * sin t * x_t + sd * J)
-//     (F = F_theta-(x_t/sd, t) detached; dxdt = v_t for sCT, sd * F_teacher for sCD).
+//     (F = F_theta-(x_t/sd, t) detached; dxdt = v_t for sCT, sd * F_teacher for sCD); r is
+//     checked to lie in [0, 1] (NaN is rejected). At r = 1, g = cos t * df/dt along the trajectory
+//     (f the consistency function; checked in native/tests/trigflow_train_test.cpp).
 //   cfg_combine (classifier-free guidance, SCM.md §1): out = F_u + w[b] * (F_c - F_u), w [batch].
+//   These three: CPU reference native/cpu/trigflow_train.h (double), CUDA
+//   native/cuda/trigflow_train.cu (cos / sin per sample in double; noisy_sample and
+//   tangent_target in double per element, cfg_combine in fp32).
 // Sizes: batch >= 0, per_sample >= 1; sd > 0 and c >= 0 finite.
 #pragma once
 #include "common.h"
