@@ -5,3 +5,4 @@ export { ops, type CallOptions, type GemmOptions, type RandomOptions } from './o
 export type { AttentionShape, AttentionResult, AttentionJvpResult, AttentionGradients } from './attention.js';
 export type { TangentNormalizeOptions } from './tangent.js';
 export { readSafetensors, writeSafetensors, type Dtype, type Tensor, type TensorEntry, type TensorSet, type Safetensors, type ReadOptions } from './checkpoint.js';
+export { loadFashionMnist, sampleToy, type Dataset, type DatasetInput, type FashionMnistOptions, type ToyName, type ToySamples } from './data/index.js';
