@@ -6,3 +6,4 @@ export type { AttentionShape, AttentionResult, AttentionJvpResult, AttentionGrad
 export type { TangentNormalizeOptions } from './tangent.js';
 export { readSafetensors, writeSafetensors, type Dtype, type Tensor, type TensorEntry, type TensorSet, type Safetensors, type ReadOptions } from './checkpoint.js';
 export { loadFashionMnist, sampleToy, type Dataset, type DatasetInput, type FashionMnistOptions, type ToyName, type ToySamples } from './data/index.js';
+export { energyDistance, slicedWasserstein, featureStatistics, frechetDistance, type EnergyDistanceOptions, type SlicedWassersteinOptions, type FeatureStatistics } from './metrics.js';
