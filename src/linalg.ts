@@ -10,26 +10,25 @@ export interface SymmetricEigen {
   vectors?: Float64Array;
 }
 
+/** Dot product of x[xo .. xo + length) and y[yo .. yo + length), four partial sums. */
+export function dot(x: Float64Array, xo: number, y: Float64Array, yo: number, length: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, p = 0;
+  for (; p + 3 < length; p += 4) {
+    s0 += x[xo + p] * y[yo + p];
+    s1 += x[xo + p + 1] * y[yo + p + 1];
+    s2 += x[xo + p + 2] * y[yo + p + 2];
+    s3 += x[xo + p + 3] * y[yo + p + 3];
+  }
+  for (; p < length; p++) s0 += x[xo + p] * y[yo + p];
+  return s0 + s1 + s2 + s3;
+}
+
 /** c = a (n x k) times b (k x m), row-major (dot products against the transposed b). */
 export function matmul(a: Float64Array, b: Float64Array, n: number, k: number, m: number): Float64Array {
   const bt = new Float64Array(k * m);
   for (let p = 0; p < k; p++) for (let j = 0; j < m; j++) bt[j * k + p] = b[p * m + j];
   const c = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) {
-    const ar = i * k;
-    for (let j = 0; j < m; j++) {
-      const br = j * k;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, p = 0;
-      for (; p + 3 < k; p += 4) {
-        s0 += a[ar + p] * bt[br + p];
-        s1 += a[ar + p + 1] * bt[br + p + 1];
-        s2 += a[ar + p + 2] * bt[br + p + 2];
-        s3 += a[ar + p + 3] * bt[br + p + 3];
-      }
-      for (; p < k; p++) s0 += a[ar + p] * bt[br + p];
-      c[i * m + j] = s0 + s1 + s2 + s3;
-    }
-  }
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) c[i * m + j] = dot(a, i * k, bt, j * k, k);
   return c;
 }
 

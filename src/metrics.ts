@@ -5,7 +5,7 @@
 //   feature vectors (FID-style, on the features of whichever network produced them);
 // - classAccuracy; gaussianLike (the "same mean and covariance" baseline for a point set).
 import { argumentError, shapeError } from './errors.js';
-import { matmul, symmetricEigen } from './linalg.js';
+import { dot, matmul, symmetricEigen } from './linalg.js';
 import { Rng } from './random.js';
 import { checkOneOf, checkOptions, checkSize, describe } from './validate.js';
 
@@ -160,21 +160,7 @@ export function featureStatistics(features: Points, n: number, dim: number): Fea
   const columns = new Float64Array(n * dim);
   for (let i = 0; i < n; i++) for (let c = 0; c < dim; c++) columns[c * n + i] = features[i * dim + c] - mean[c];
   const cov = new Float64Array(dim * dim);
-  for (let r = 0; r < dim; r++) {
-    const x = r * n;
-    for (let c = r; c < dim; c++) {
-      const y = c * n;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = 0;
-      for (; i + 3 < n; i += 4) {
-        s0 += columns[x + i] * columns[y + i];
-        s1 += columns[x + i + 1] * columns[y + i + 1];
-        s2 += columns[x + i + 2] * columns[y + i + 2];
-        s3 += columns[x + i + 3] * columns[y + i + 3];
-      }
-      for (; i < n; i++) s0 += columns[x + i] * columns[y + i];
-      cov[r * dim + c] = cov[c * dim + r] = (s0 + s1 + s2 + s3) / (n - 1);
-    }
-  }
+  for (let r = 0; r < dim; r++) for (let c = r; c < dim; c++) cov[r * dim + c] = cov[c * dim + r] = dot(columns, r * n, columns, c * n, n) / (n - 1);
   return { mean, cov, count: n };
 }
 
