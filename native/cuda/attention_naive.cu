@@ -44,9 +44,7 @@ int bgemm(const ScmAttentionShape* s, int64_t m, int64_t n, int64_t k, bool ta, 
 // Device scratch freed (stream-ordered) when it goes out of scope.
 struct Scratch {
   float* p = nullptr;
-  ~Scratch() {
-    if (p) cudaFreeAsync(p, stream());
-  }
+  ~Scratch() { free_scratch_quietly(p); }  // a failed free is consumed, never left pending
   int alloc(size_t count) {
     if (count == 0) return SCM_OK;
     SCM_CUDA_TRY(cudaMallocAsync(&p, count * sizeof(float), stream()));

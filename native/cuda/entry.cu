@@ -23,9 +23,12 @@ const ScmKernels* scm_cuda_kernels(char* reason, size_t reason_size) {
   };
   int count = 0;
   cudaError_t err = cudaGetDeviceCount(&count);
+  // Every failure below is consumed (cudaGetLastError) so that none is left pending on this
+  // thread, where the first kernel launch check would report it (cuda_error.h).
+  if (err != cudaSuccess) (void)cudaGetLastError();
   if (err == cudaErrorInsufficientDriver) {
     int driver = 0;
-    cudaDriverGetVersion(&driver);
+    if (cudaDriverGetVersion(&driver) != cudaSuccess) (void)cudaGetLastError();
     say("the NVIDIA driver is too old for this CUDA " + std::to_string(CUDART_VERSION / 1000) +
         " build (driver supports CUDA " + std::to_string(driver / 1000) + "." +
         std::to_string((driver % 1000) / 10) + ")");
@@ -40,7 +43,14 @@ const ScmKernels* scm_cuda_kernels(char* reason, size_t reason_size) {
     return nullptr;
   }
   cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess && prop.major < 8) {
+  err = cudaGetDeviceProperties(&prop, 0);
+  if (err != cudaSuccess) {
+    (void)cudaGetLastError();
+    say(std::string("CUDA cannot read the properties of device 0: ") + cudaGetErrorName(err) + " (" +
+        cudaGetErrorString(err) + ")");
+    return nullptr;
+  }
+  if (prop.major < 8) {
     say("the GPU " + std::string(prop.name) + " has compute capability " + std::to_string(prop.major) +
         "." + std::to_string(prop.minor) + "; scm-native needs 8.0 or newer");
     return nullptr;

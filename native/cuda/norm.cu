@@ -373,10 +373,7 @@ int param_grads(int64_t rows, int cols, const float* x, const float* mean, const
                                                            dbeta ? ws + part : nullptr);
   param_finish_kernel<<<std::min((cols + 255) / 256, 4096), 256, 0, scm::cuda::stream()>>>(
       cols, splits, ws, dbeta ? ws + part : nullptr, dgamma, dbeta);
-  cudaError_t launch = cudaGetLastError();
-  cudaFreeAsync(ws, scm::cuda::stream());
-  if (launch != cudaSuccess) return scm::cuda::fail_cuda(launch, "norm parameter gradients");
-  return SCM_OK;
+  return scm::cuda::launched_then_free(ws, "norm parameter gradients");
 }
 
 template <bool CENTER, bool DUAL>
@@ -545,7 +542,7 @@ int adn_backward(int64_t batch, int64_t tokens, int64_t C, const float* x, const
   if (int rc = workspace(&ws, 2 * part)) return rc;
   const int64_t col_blocks = (cols + 31) / 32;
   if (col_blocks * batch >= (1ll << 31)) {
-    cudaFreeAsync(ws, scm::cuda::stream());
+    scm::cuda::free_scratch_quietly(ws);
     scm::cuda::set_error("adn_backward: batch * ceil(channels / 32) must be below 2^31");
     return SCM_E_ARGUMENT;
   }
@@ -553,10 +550,7 @@ int adn_backward(int64_t batch, int64_t tokens, int64_t C, const float* x, const
   colsum_kernel<<<grid, block, 0, scm::cuda::stream()>>>(tokens, cols, chunk, x, mean, rstd, dy, ws, ws + part);
   adn_finish_kernel<<<static_cast<unsigned>(batch), 256, 0, scm::cuda::stream()>>>(cols, splits, ws, ws + part, s, b,
                                                                                    s_rstd, b_rstd, ds, db);
-  cudaError_t launch = cudaGetLastError();
-  cudaFreeAsync(ws, scm::cuda::stream());
-  if (launch != cudaSuccess) return scm::cuda::fail_cuda(launch, "adn backward");
-  return SCM_OK;
+  return scm::cuda::launched_then_free(ws, "adn backward");
 }
 
 int qk_forward(int64_t rows, int64_t d, float eps, const float* x, const float* gamma, float* y, float* rstd) {

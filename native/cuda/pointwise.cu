@@ -156,10 +156,7 @@ int colsum_accumulate(int64_t rows, int64_t cols, const float* g, float* out) {
   colsum_partial_kernel<<<dim3(static_cast<unsigned>(col_blocks), static_cast<unsigned>(splits)), dim3(32, 8), 0,
                           stream()>>>(rows, cols, chunk, g, ws);
   colsum_finish_kernel<<<grid_for(cols), kThreads, 0, stream()>>>(cols, static_cast<int>(splits), ws, out);
-  cudaError_t launch = cudaGetLastError();
-  cudaFreeAsync(ws, stream());
-  if (launch != cudaSuccess) return scm::cuda::fail_cuda(launch, "bias_act_backward dbias");
-  return SCM_OK;
+  return scm::cuda::launched_then_free(ws, "bias_act_backward dbias");
 }
 
 // ---------------------------------------------------------------- 2. residual add
@@ -315,10 +312,7 @@ int mse_impl(int64_t n, const float* a, const float* ta, const float* b, const f
     mse_partial_kernel<false, true><<<blocks, kThreads, 0, stream()>>>(n, a, b, ta, tb, pv, pt);
   const float inv_n = static_cast<float>(1.0 / static_cast<double>(n));
   finish_sum_kernel<<<1, kThreads, 0, stream()>>>(static_cast<int>(blocks), pv, inv_n, out, pt, 2.f * inv_n, tout);
-  cudaError_t launch = cudaGetLastError();
-  cudaFreeAsync(ws, stream());
-  if (launch != cudaSuccess) return scm::cuda::fail_cuda(launch, "mse");
-  return SCM_OK;
+  return scm::cuda::launched_then_free(ws, "mse");
 }
 
 __global__ void mse_backward_kernel(int64_t n, const float* a, const float* b, float scale, float* da, float* db) {

@@ -160,15 +160,9 @@ int tangent_normalize(int64_t batch, int64_t per_sample, int mode, float c, cons
     SCM_CUDA_TRY(cudaMallocAsync(reinterpret_cast<void**>(&partial), size_t(batch * chunks) * sizeof(double), st));
     const dim3 grid(unsigned(std::min<int64_t>(chunks, 1 << 20)), unsigned(std::min<int64_t>(batch, 65535)));
     tangent_partial_kernel<<<grid, kChunkThreads, 0, st>>>(batch, D, chunks, g, partial);
-    cudaError_t err = cudaGetLastError();
-    if (err == cudaSuccess) {
+    if (cudaPeekAtLastError() == cudaSuccess)  // the second phase only after a good first launch
       tangent_apply_kernel<<<grid, kChunkThreads, 0, st>>>(batch, D, chunks, mode, c, partial, g, out, norms);
-      err = cudaGetLastError();
-    }
-    cudaError_t ferr = cudaFreeAsync(partial, st);
-    if (err != cudaSuccess) return scm::cuda::fail_cuda(err, "tangent_normalize (two-phase)");
-    if (ferr != cudaSuccess) return scm::cuda::fail_cuda(ferr, "cudaFreeAsync");
-    return SCM_OK;
+    return scm::cuda::launched_then_free(partial, "tangent_normalize (two-phase)");
   });
 }
 
