@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include "attention_tile_map.h"
 #include "cuda_common.cuh"
 
 namespace scm::cuda::attn {
@@ -196,12 +197,15 @@ __device__ __forceinline__ void load_rows(T* dst, int ld, const float* src, int 
   }
 }
 
-// Same, stored transposed: dst[c * ld + r] = src[r][c].
+// Same, stored transposed: dst[c * ld + r] = src[r][c]. Threads map to elements as in
+// attention_tile_map.h (16 rows x 2 column groups per warp): conflict-free 2-byte stores for
+// ld = ROWS + kPad.
 template <class T, int ROWS, int D>
 __device__ __forceinline__ void load_cols(T* dst, int ld, const float* src, int valid, bool vec) {
-  constexpr int C4 = D / 4;
-  for (int idx = threadIdx.x; idx < ROWS * C4; idx += kThreads) {
-    const int r = idx / C4, c = (idx % C4) * 4;
+  static_assert(kThreads % 32 == 0, "the mapping takes lane = idx % 32");
+  for (int idx = threadIdx.x; idx < ROWS * (D / 4); idx += kThreads) {
+    const TileCoord at = transposed_tile_coord<ROWS, D>(idx);
+    const int r = at.r, c = at.c;
     const float4 v = load_tile_float4<D>(src, r, c, valid, vec);
     dst[(c + 0) * ld + r] = to_op<T>(v.x);
     dst[(c + 1) * ld + r] = to_op<T>(v.y);
