@@ -4,7 +4,8 @@
 // Tensor-core path: mma.sync.m16n8k16 (inline PTX) with bf16 or fp16 operands, fp32
 // accumulation, fp32 softmax statistics. Inputs are fp32 in global memory; every tile is
 // converted to the operand type while it is copied into shared memory. SCM_ATTN_FP32 runs the
-// same flash kernels with bf16 operands (documented in attention_table.cu).
+// same flash kernels with bf16 operands, and SCM_ATTN_FP16 uses fp16 operands in the forward
+// pass only (JVP and backward: bf16, see fp16_operands; documented in attention_table.cu).
 //
 // Fragment layouts of m16n8k16 (lane = 32 * warp + 4 * g + t, g = lane / 4, t = lane % 4):
 //   A (16x16, row major):  reg0 (row g,   k 2t..2t+1)   reg1 (row g+8, k 2t..2t+1)
@@ -63,8 +64,20 @@ inline int null_pointer(const char* what, const char* name) {
 
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
-// Calls f(T{}, std::integral_constant<int, D>{}) with T the operand type for the precision.
-template <class F>
+// The passes of the flash kernels, for the operand type.
+enum class Pass { kForward, kJvp, kBackward };
+
+// fp16 operands only in the forward pass. Its operands are the caller's q, k, v and P <= 1; the
+// JVP and backward also feed the tensor cores with tangents, e^{S-m} * Sdot, dout and
+// dS = P (dP - D), which nothing bounds: past fp16's 65504 they become inf, then NaN. So
+// SCM_ATTN_FP16 runs the JVP and backward with bf16 operands (fp32's range, 8 significant
+// bits against fp16's 11), as documented in core/kernels/attention.h.
+constexpr bool fp16_operands(int precision, Pass pass) { return precision == SCM_ATTN_FP16 && pass == Pass::kForward; }
+
+// Calls f(T{}, std::integral_constant<int, D>{}) with T the operand type for the precision and
+// pass: __half where fp16_operands, else __nv_bfloat16 (the JVP and backward kernels are not
+// even instantiated for __half).
+template <Pass P, class F>
 int dispatch(const ScmAttentionShape* s, F&& f) {
   auto by_dim = [&](auto tag) -> int {
     switch (s->head_dim) {
@@ -75,7 +88,9 @@ int dispatch(const ScmAttentionShape* s, F&& f) {
       default: set_error("attention: unsupported head_dim"); return SCM_E_ARGUMENT;
     }
   };
-  if (s->precision == SCM_ATTN_FP16) return by_dim(__half{});
+  if constexpr (P == Pass::kForward) {
+    if (fp16_operands(s->precision, P)) return by_dim(__half{});
+  }
   return by_dim(__nv_bfloat16{});
 }
 

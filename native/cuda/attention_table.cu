@@ -5,9 +5,12 @@
 //                                      flash_attention.cu, flash_attention_jvp.cu,
 //                                      flash_attention_backward.cu; head_dim 16, 32, 64, 128.
 //                                      Operands bf16 (SCM_ATTN_BF16 and SCM_ATTN_FP32) or fp16
-//                                      (SCM_ATTN_FP16); accumulation, softmax, lse in fp32.
-//                                      SCM_ATTN_FP32 therefore runs with bf16 operands here:
-//                                      the fp32 reference on the GPU is the naive path.
+//                                      (SCM_ATTN_FP16, forward only: the JVP and backward run
+//                                      SCM_ATTN_FP16 with bf16 operands, since their tangent,
+//                                      e^{S-m} Sdot, dout and dS operands are unbounded and
+//                                      overflow fp16 past 65504); accumulation, softmax, lse in
+//                                      fp32. SCM_ATTN_FP32 therefore runs with bf16 operands
+//                                      here: the fp32 reference on the GPU is the naive path.
 //   naive_forward / _jvp / _backward   materialised S and P with cuBLAS products
 //                                      (attention_naive.cu): fp32 for SCM_ATTN_FP32, bf16
 //                                      operands for SCM_ATTN_BF16, TF32 for SCM_ATTN_FP16;

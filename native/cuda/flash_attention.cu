@@ -157,7 +157,7 @@ int attention_flash_forward(const ScmAttentionShape* s, const float* q, const fl
   const int64_t nq = s->batch * s->heads * s->len_q * s->head_dim, nk = s->batch * s->heads * s->len_k * s->head_dim;
   if (nq == 0) return SCM_OK;
   if (int rc = attn::need_forward(what, nq, nk, q, k, v, o)) return rc;
-  return attn::dispatch(s, [&](auto tag, auto dim) -> int {
+  return attn::dispatch<attn::Pass::kForward>(s, [&](auto tag, auto dim) -> int {
     return launch_forward<decltype(tag), decltype(dim)::value>(s, q, k, v, o, lse);
   });
 }

@@ -271,7 +271,7 @@ int attention_flash_backward(const ScmAttentionShape* s, const float* q, const f
   if (rows > 0) {
     SCM_CUDA_TRY(cudaMallocAsync(&dsum, rows * sizeof(float), stream()));
     if (int rc = attn::row_dot(dout, o, dsum, rows, static_cast<int>(s->head_dim))) {
-      cudaFreeAsync(dsum, stream());
+      free_scratch_quietly(dsum);
       return rc;
     }
   }
@@ -285,11 +285,15 @@ int attention_flash_backward(const ScmAttentionShape* s, const float* q, const f
   p.scale = s->scale;
   p.scale_log2 = s->scale * attn::kLog2e;
   p.vec = attn::aligned16(q) && attn::aligned16(k) && attn::aligned16(v) && attn::aligned16(dout);
-  const int rc = attn::dispatch(s, [&](auto tag, auto dim) -> int {
+  const int rc = attn::dispatch<attn::Pass::kBackward>(s, [&](auto tag, auto dim) -> int {
     return launch_backward<decltype(tag), decltype(dim)::value>(s, p);
   });
-  if (dsum) cudaFreeAsync(dsum, stream());
-  return rc;
+  if (rc) {
+    free_scratch_quietly(dsum);
+    return rc;
+  }
+  if (dsum) SCM_CUDA_TRY(cudaFreeAsync(dsum, stream()));
+  return SCM_OK;
 }
 
 }  // namespace scm::cuda

@@ -190,7 +190,7 @@ int attention_flash_jvp(const ScmAttentionShape* s, const float* q, const float*
   const int64_t nq = s->batch * s->heads * s->len_q * s->head_dim, nk = s->batch * s->heads * s->len_k * s->head_dim;
   if (nq == 0) return SCM_OK;
   if (int rc = attn::need_jvp(what, nq, nk, q, k, v, tq, tk, tv, o, to)) return rc;
-  return attn::dispatch(s, [&](auto tag, auto dim) -> int {
+  return attn::dispatch<attn::Pass::kJvp>(s, [&](auto tag, auto dim) -> int {
     return launch_jvp<decltype(tag), decltype(dim)::value>(s, q, k, v, tq, tk, tv, o, to, lse);
   });
 }

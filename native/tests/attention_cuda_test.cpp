@@ -2,10 +2,13 @@
 // reference entries (scm_test::cpu().attention.naive_*), which attention_test.cpp checks
 // against finite differences in double. Random inputs, awkward lengths (1, 15, 64, 515, 999),
 // head dims 16/32/64/128, self and cross attention, key_lengths with a zero entry, len_k = 0,
-// poisoned outputs (0xFF: every unwritten float is NaN). All tests skip without a GPU.
+// poisoned outputs (0xFF: every unwritten float is NaN); SCM_ATTN_FP16 in the JVP and backward
+// on tangents and dout whose products overflow fp16. All tests skip without a GPU.
 //
 // Tolerances (relative L2): bf16 operands 1e-2, fp16 operands 5e-3; the naive path with
-// SCM_ATTN_FP32 runs fp32 products (1e-4), with SCM_ATTN_FP16 TF32 products (5e-3).
+// SCM_ATTN_FP32 runs fp32 products (1e-4), with SCM_ATTN_FP16 TF32 products (5e-3). The flash
+// JVP and backward run SCM_ATTN_FP16 with bf16 operands (attention.h): 1e-2 there.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include "framework.h"
@@ -159,14 +162,16 @@ void check_case(const ScmKernels& k, const Case& c, int precision, bool naive, d
   Outputs ref = run_cpu(c, in);
   Outputs got = run_cuda(k, c, in, ref, precision, naive);
   const std::string l = label(c, naive ? "naive" : "flash", precision);
+  // The flash JVP and backward have no fp16 operands: SCM_ATTN_FP16 runs them in bf16.
+  const double tol2 = !naive && precision == SCM_ATTN_FP16 ? std::max(tol, 1e-2) : tol;
   expect_close(l + " forward o", got.o_fwd, ref.o_fwd, tol);
   expect_lse(l + " forward lse", got.lse_fwd, ref.lse_fwd, tol);
-  expect_close(l + " jvp o", got.o, ref.o, tol);
-  expect_close(l + " jvp to", got.to, ref.to, tol);
-  expect_lse(l + " jvp lse", got.lse, ref.lse, tol);
+  expect_close(l + " jvp o", got.o, ref.o, tol2);
+  expect_close(l + " jvp to", got.to, ref.to, tol2);
+  expect_lse(l + " jvp lse", got.lse, ref.lse, tol2);
   if (c.lk > 1) {
-    expect_close(l + " backward dq", got.dq, ref.dq, tol);
-    expect_close(l + " backward dk", got.dk, ref.dk, tol);
+    expect_close(l + " backward dq", got.dq, ref.dq, tol2);
+    expect_close(l + " backward dk", got.dk, ref.dk, tol2);
   } else {
     // One key per row: P = 1, dS = dP - rowsum(dO ⊙ O) = 0 exactly, so dq = dk = 0 and a
     // relative error is meaningless. What remains is the rounding of dP (operands rounded to
@@ -177,7 +182,7 @@ void check_case(const ScmKernels& k, const Case& c, int precision, bool naive, d
     SCM_CHECK(worst <= 0.05 * std::sqrt(double(c.d)), l, ": single key, |dq|, |dk| up to ", worst, " (exact: 0)");
     note(concat(l, " single key max|dq|,|dk|=", worst));
   }
-  expect_close(l + " backward dv", got.dv, ref.dv, tol);
+  expect_close(l + " backward dv", got.dv, ref.dv, tol2);
   expect_exact_zeros(l, c, in, got);
 }
 
@@ -281,4 +286,105 @@ SCM_TEST(cuda_attention_rejects_unsupported_head_dim) {
   s.head_dim = 64;
   rc = k.attention.forward(&s, q.as(), kk.as(), v.as(), o.as(), lse.as());
   SCM_CHECK(rc == SCM_E_ARGUMENT, "unknown precision accepted: rc=", rc);
+}
+
+// ---------------------------------------------------------------- SCM_ATTN_FP16 range
+// The flash JVP and backward with SCM_ATTN_FP16 requested, on tangents and dout of size up to
+// 6e4: each input still fits fp16 (max 65504), the products formed from them do not:
+// Sdot = scale (tq k^T + q tk^T) at a row's largest score enters the tensor cores as
+// e^{S-m} Sdot = Sdot, and dS = P (dP - D) with dP = dout v^T. With fp16 operands those
+// become inf and the outputs inf / NaN; with the bf16 operands that the JVP and backward use
+// for SCM_ATTN_FP16 (core/kernels/attention.h) the results are finite and within bf16's
+// tolerance. Both passes are linear in the tangents and in dout, so the tolerance of
+// unit-sized inputs applies. The premise (operands do overflow fp16) is computed on the host
+// before require_cuda(), so it holds on every machine.
+namespace {
+
+constexpr double kBigInput = 6e4;              // every tangent and dout element fits fp16
+constexpr double kFp16Overflow = 1.05 * 65520;  // fp16 rounds 65520 and up to inf; 5% margin
+
+Inputs make_large_inputs(const Case& c, uint64_t seed) {
+  Inputs in = make_inputs(c, seed);  // q, k, v ~ N(0, 1)
+  in.tq = random_uniform<float>(in.q.size(), seed + 4, -kBigInput, kBigInput);
+  in.tk = random_uniform<float>(in.k.size(), seed + 5, -kBigInput, kBigInput);
+  in.tv = random_uniform<float>(in.k.size(), seed + 6, -kBigInput, kBigInput);
+  in.dout = random_uniform<float>(in.q.size(), seed + 7, -kBigInput, kBigInput);
+  return in;
+}
+
+// In double: rows whose |Sdot| at their largest score exceeds kFp16Overflow (there the flash
+// JVP's operand e^{S-m} Sdot is Sdot itself), and elements of dS = P (dout.v - dout.o) that do.
+void count_fp16_overflows(const Case& c, const Inputs& x, int64_t* sdot_over, int64_t* ds_over) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.d));
+  *sdot_over = *ds_over = 0;
+  auto dotd = [&](const float* a, const float* b) {
+    double t = 0;
+    for (int64_t e = 0; e < c.d; ++e) t += double(a[e]) * double(b[e]);
+    return t;
+  };
+  std::vector<double> s(c.lk), p(c.lk), o(c.d);
+  for (int64_t bh = 0; bh < c.batch * c.heads; ++bh)
+    for (int64_t i = 0; i < c.lq; ++i) {
+      const float* qi = &x.q[(bh * c.lq + i) * c.d];
+      const float* tqi = &x.tq[(bh * c.lq + i) * c.d];
+      const float* gi = &x.dout[(bh * c.lq + i) * c.d];
+      auto key = [&](const std::vector<float>& t, int64_t j) { return &t[(bh * c.lk + j) * c.d]; };
+      int64_t arg = 0;
+      for (int64_t j = 0; j < c.lk; ++j) {
+        s[j] = scale * dotd(qi, key(x.k, j));
+        if (s[j] > s[arg]) arg = j;
+      }
+      *sdot_over += std::fabs(scale * (dotd(tqi, key(x.k, arg)) + dotd(qi, key(x.tk, arg)))) > kFp16Overflow;
+      double l = 0;
+      for (int64_t j = 0; j < c.lk; ++j) l += std::exp(s[j] - s[arg]);
+      std::fill(o.begin(), o.end(), 0.0);
+      for (int64_t j = 0; j < c.lk; ++j) {
+        p[j] = std::exp(s[j] - s[arg]) / l;
+        for (int64_t e = 0; e < c.d; ++e) o[e] += p[j] * key(x.v, j)[e];
+      }
+      double di = 0;
+      for (int64_t e = 0; e < c.d; ++e) di += double(gi[e]) * o[e];
+      for (int64_t j = 0; j < c.lk; ++j) *ds_over += std::fabs(p[j] * (dotd(gi, key(x.v, j)) - di)) > kFp16Overflow;
+    }
+}
+
+void expect_finite_close(const std::string& what, const std::vector<float>& got, const std::vector<float>& ref,
+                         double tol) {
+  size_t bad = 0;
+  for (float g : got) bad += !std::isfinite(g);
+  SCM_CHECK(bad == 0, what, ": ", bad, " of ", got.size(), " elements are inf or NaN (fp16 overflow)");
+  expect_close(what, got, ref, tol);
+}
+
+const Case kLargeTangentCases[] = {{2, 2, 130, 77, 64, false},   // 64-key tiles
+                                   {1, 2, 70, 45, 128, false}};  // head dim 128: 32-key tiles
+
+}  // namespace
+
+SCM_TEST(cuda_attention_fp16_request_survives_large_tangents) {
+  uint64_t seed = 31;
+  for (const Case& c : kLargeTangentCases) {
+    const Inputs in = make_large_inputs(c, seed += 16);
+    int64_t sdot_over, ds_over;
+    count_fp16_overflows(c, in, &sdot_over, &ds_over);
+    const std::string l = label(c, "flash", SCM_ATTN_FP16);
+    SCM_CHECK(sdot_over >= 10, l, ": test premise: only ", sdot_over, " rows overflow fp16 in e^{S-m} Sdot");
+    SCM_CHECK(ds_over >= 10, l, ": test premise: only ", ds_over, " elements of dS overflow fp16");
+    note(concat(l, ": ", sdot_over, " rows overflow fp16 in e^{S-m} Sdot, ", ds_over, " elements of dS"));
+  }
+  const ScmKernels& k = require_cuda();
+  seed = 31;
+  for (const Case& c : kLargeTangentCases) {
+    const Inputs in = make_large_inputs(c, seed += 16);
+    const Outputs ref = run_cpu(c, in);
+    for (int precision : {SCM_ATTN_FP16, SCM_ATTN_BF16}) {
+      const Outputs got = run_cuda(k, c, in, ref, precision, false);
+      const std::string l = label(c, "flash", precision) + " large tangents";
+      expect_finite_close(l + " jvp o", got.o, ref.o, 1e-2);
+      expect_finite_close(l + " jvp to", got.to, ref.to, 1e-2);
+      expect_finite_close(l + " backward dq", got.dq, ref.dq, 1e-2);
+      expect_finite_close(l + " backward dk", got.dk, ref.dk, 1e-2);
+      expect_finite_close(l + " backward dv", got.dv, ref.dv, 1e-2);
+    }
+  }
 }

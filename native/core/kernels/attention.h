@@ -10,10 +10,21 @@
 #pragma once
 #include "common.h"
 
+// Operand precision of the CUDA products (the CPU ignores it and computes in fp32).
+// The flash entries (forward / jvp / backward) have bf16 and fp16 tensor-core operands only:
+//   SCM_ATTN_FP32 runs them with bf16 operands (the fp32 path on the GPU is naive_*);
+//   SCM_ATTN_FP16 gives fp16 operands in forward only (q, k, v must lie within fp16's
+//   +-65504 there; P <= 1 always does); jvp and backward run it with bf16
+//   operands, because their operands include tangents, e^{S-m} Sdot, dout and
+//   dS = P (dP - D), which the inputs do not bound: in fp16 anything past 65504 becomes inf
+//   and then NaN, while bf16 has fp32's range (at 8 significant bits against fp16's 11).
+//   So with SCM_ATTN_FP16 the o of jvp is bf16-accurate, not fp16-accurate like forward's.
+// The naive entries: SCM_ATTN_FP32 fp32 products, SCM_ATTN_BF16 bf16 operands, SCM_ATTN_FP16
+// TF32 (fp16's mantissa, fp32's range) in every pass.
 enum ScmAttentionPrecision {
-  SCM_ATTN_FP32 = 0,  // fp32 arithmetic throughout (CPU; CUDA reference paths)
+  SCM_ATTN_FP32 = 0,  // fp32 arithmetic throughout (CPU; CUDA naive path; flash: bf16 operands)
   SCM_ATTN_BF16 = 1,  // CUDA tensor cores: bf16 operands, fp32 accumulation and softmax
-  SCM_ATTN_FP16 = 2   // CUDA tensor cores: fp16 operands, fp32 accumulation and softmax
+  SCM_ATTN_FP16 = 2   // CUDA tensor cores: fp16 operands in the flash forward (jvp, backward: bf16)
 };
 
 struct ScmAttentionShape {
