@@ -159,8 +159,9 @@ SCM_API ScmStatus scm_gemm(const ScmGemmDesc* d, const scm_buffer* a, const scm_
     int64_t need_a = extent(d->batch, d->stride_a, d->trans_a ? d->k : d->m, d->lda, d->trans_a ? d->m : d->k);
     int64_t need_b = extent(d->batch, d->stride_b, d->trans_b ? d->n : d->k, d->ldb, d->trans_b ? d->k : d->n);
     int64_t need_c = extent(d->batch, d->stride_c, d->m, d->ldc, d->n);
-    require(need_a * 4 <= static_cast<int64_t>(A.memory.bytes()), SCM_E_SHAPE, "scm_gemm: a needs ", need_a, " floats, buffer holds ", A.memory.bytes() / 4);
-    require(need_b * 4 <= static_cast<int64_t>(B.memory.bytes()), SCM_E_SHAPE, "scm_gemm: b needs ", need_b, " floats, buffer holds ", B.memory.bytes() / 4);
+    const int64_t size_a = d->a_type == SCM_DTYPE_BF16 ? 2 : 4, size_b = d->b_type == SCM_DTYPE_BF16 ? 2 : 4;
+    require(need_a * size_a <= static_cast<int64_t>(A.memory.bytes()), SCM_E_SHAPE, "scm_gemm: a needs ", need_a, size_a == 2 ? " bf16 values" : " floats", ", buffer holds ", A.memory.bytes() / size_a);
+    require(need_b * size_b <= static_cast<int64_t>(B.memory.bytes()), SCM_E_SHAPE, "scm_gemm: b needs ", need_b, size_b == 2 ? " bf16 values" : " floats", ", buffer holds ", B.memory.bytes() / size_b);
     require(need_c * 4 <= static_cast<int64_t>(C.memory.bytes()), SCM_E_SHAPE, "scm_gemm: c needs ", need_c, " floats, buffer holds ", C.memory.bytes() / 4);
     const ScmKernels& k = kernels_for(A.backend);
     check(k, k.gemm.gemm(d, A.memory.as(), B.memory.as(), C.memory.as()), "gemm");

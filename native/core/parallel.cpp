@@ -21,7 +21,9 @@ class Pool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
+  // Waits for the running job (another thread's parallel_for) to finish first.
   void resize(int threads) {
+    std::lock_guard<std::mutex> submit_lock(submit_mutex_);
     stop();
     start(threads);
   }

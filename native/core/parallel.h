@@ -13,7 +13,9 @@ namespace scm {
 void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn);
 
 int cpu_thread_count();
-// Changes the pool size (>= 1). Not safe while a parallel_for is running.
+// Changes the pool size (>= 1); waits for a parallel_for running on another thread. Not to be
+// called from inside a parallel_for. The CPU GEMM library computes on this pool too
+// (native/cpu/gemm_library.h), so this is the one thread count of the CPU backend.
 void set_cpu_thread_count(int threads);
 
 }  // namespace scm

@@ -18,6 +18,13 @@ inline void validate_gemm(const ScmGemmDesc& d) {
           "gemm: stride_c=", d.stride_c, " makes batch items of C overlap");
   require(d.m < (1ll << 31) && d.n < (1ll << 31) && d.k < (1ll << 31), SCM_E_ARGUMENT,
           "gemm: a dimension is 2^31 or larger");
+  require(d.stride_a >= 0 && d.stride_b >= 0, SCM_E_ARGUMENT, "gemm: negative batch stride (stride_a=", d.stride_a,
+          ", stride_b=", d.stride_b, ")");
+  require(d.precision == SCM_GEMM_FP32 || d.precision == SCM_GEMM_TF32 || d.precision == SCM_GEMM_BF16,
+          SCM_E_ARGUMENT, "gemm: unknown precision ", d.precision, " (expected SCM_GEMM_FP32, _TF32 or _BF16)");
+  for (int t : {d.a_type, d.b_type})
+    require(t == SCM_DTYPE_F32 || t == SCM_DTYPE_BF16, SCM_E_ARGUMENT, "gemm: unknown operand type ", t,
+            " in ", t == d.a_type ? "a_type" : "b_type", " (expected SCM_DTYPE_F32 or SCM_DTYPE_BF16)");
 }
 
 }  // namespace scm::cpu

@@ -85,7 +85,10 @@ SCM_API ScmStatus scm_random_uniform(scm_buffer* out, size_t count, uint64_t see
 
 /* Row-major strided-batched GEMM, C = alpha op(A) op(B) + beta C. The descriptor is
  * struct ScmGemmDesc of native/core/kernels/gemm.h (m, n, k, trans_a, trans_b, lda, ldb,
- * ldc, batch, stride_a/b/c, alpha, beta, precision). */
+ * ldc, batch, stride_a/b/c, alpha, beta, precision, a_type, b_type). a and b hold floats, or
+ * bf16 values (uint16_t) where a_type / b_type is SCM_DTYPE_BF16; c holds floats.
+ * precision SCM_GEMM_BF16 rounds fp32 operands to bf16 and accumulates in fp32, on the CPU
+ * and on CUDA. A zero-initialised desc (then filled in) keeps fp32 operands. */
 struct ScmGemmDesc;
 SCM_API ScmStatus scm_gemm(const struct ScmGemmDesc* desc, const scm_buffer* a, const scm_buffer* b, scm_buffer* c);
 

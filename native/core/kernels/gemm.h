@@ -3,9 +3,15 @@
 #include "common.h"
 
 enum ScmGemmPrecision {
-  SCM_GEMM_FP32 = 0,  // full fp32 (the CPU always computes this)
-  SCM_GEMM_TF32 = 1,  // CUDA: TF32 tensor cores, fp32 accumulation
-  SCM_GEMM_BF16 = 2   // CUDA: bf16 operands, fp32 accumulation and output
+  SCM_GEMM_FP32 = 0,  // full fp32
+  SCM_GEMM_TF32 = 1,  // CUDA: TF32 tensor cores, fp32 accumulation (the CPU computes fp32)
+  SCM_GEMM_BF16 = 2   // bf16 operands (fp32 operands are rounded to bf16), fp32 accumulation and output
+};
+
+// Element type of an operand (ScmGemmDesc::a_type / b_type). C is always fp32.
+enum ScmDtype {
+  SCM_DTYPE_F32 = 0,   // float
+  SCM_DTYPE_BF16 = 1   // uint16_t holding bfloat16 bits (the upper half of a float)
 };
 
 // C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b] for b in [0, batch), row-major.
@@ -13,6 +19,12 @@ enum ScmGemmPrecision {
 // when trans_b), C is m x n. lda/ldb/ldc are row strides in elements of the stored
 // matrices; stride_* are the distances between consecutive batch items (0 broadcasts).
 // beta == 0 ignores the previous contents of C (NaN in C does not propagate).
+//
+// Operand values: a bf16 operand (a_type / b_type = SCM_DTYPE_BF16) is used exactly; an fp32
+// operand is used as is, except under SCM_GEMM_BF16, where it is first rounded to bf16
+// (round to nearest even). Products are accumulated in fp32 (or better). So weights kept in
+// bf16 (to_bf16 once) give the same result as fp32 weights under SCM_GEMM_BF16, without
+// converting them on every call. A zero-initialised desc means fp32 operands, fp32 math.
 typedef struct ScmGemmDesc {
   int64_t m, n, k;
   int trans_a, trans_b;
@@ -20,9 +32,13 @@ typedef struct ScmGemmDesc {
   int64_t batch;
   int64_t stride_a, stride_b, stride_c;
   float alpha, beta;
-  int precision;  // ScmGemmPrecision
+  int precision;       // ScmGemmPrecision
+  int a_type, b_type;  // ScmDtype of A and B (appended in kernel ABI 3)
 } ScmGemmDesc;
 
 typedef struct ScmGemmKernels {
-  int (*gemm)(const ScmGemmDesc* desc, const float* a, const float* b, float* c);
+  // a and b point to floats or to bf16 values, as desc->a_type / b_type say.
+  int (*gemm)(const ScmGemmDesc* desc, const void* a, const void* b, float* c);
+  // dst[i] = src[i] rounded to bf16 (round to nearest even; NaN stays NaN, inf stays inf).
+  int (*to_bf16)(int64_t n, const float* src, uint16_t* dst);
 } ScmGemmKernels;

@@ -12,7 +12,7 @@
 #include "optim.h"
 
 // Bump when any family struct changes layout; the loader refuses a mismatching library.
-#define SCM_KERNELS_ABI 2
+#define SCM_KERNELS_ABI 3
 
 struct ScmKernels {
   uint32_t abi;        // SCM_KERNELS_ABI
