@@ -20,6 +20,8 @@ export interface NativeBackendInfo {
   device: NativeDevice;
   cudaDevice?: NativeDevice;
   cpuThreads: number;
+  cpuGemm: string;
+  cpuGemmBf16: 'native' | 'fp32';
 }
 
 export interface GemmDesc {

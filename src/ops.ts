@@ -27,7 +27,12 @@ export interface GemmOptions extends CallOptions {
   transB?: boolean;
   /** Scales the product. Default 1. */
   alpha?: number;
-  /** CUDA arithmetic: 'fp32' (default), 'tf32' or 'bf16' operands with fp32 accumulation. The CPU always computes fp32. */
+  /**
+   * Arithmetic: 'fp32' (default); 'bf16': a and b are rounded to bf16 (nearest even) and the
+   * products accumulate in fp32, on the CPU (natively where oneDNN and the CPU can, see
+   * backendInfo().cpuGemmBf16, else on the widened values) and on CUDA; 'tf32': CUDA TF32
+   * tensor cores (the CPU computes fp32).
+   */
   precision?: 'fp32' | 'tf32' | 'bf16';
 }
 

@@ -3,6 +3,7 @@
 #include "async.h"
 #include "registry.h"
 #include "../core/parallel.h"
+#include "../cpu/gemm_dispatch.h"
 
 namespace scm_binding {
 namespace {
@@ -18,7 +19,7 @@ Napi::Object device_object(Napi::Env env, const ScmKernels& k) {
   return d;
 }
 
-// { active, available, reason?, device?, cudaBuilt, cpuThreads }
+// { active, requested, available, reason?, cudaDevice?, device, cpuThreads, cpuGemm, cpuGemmBf16 }
 Napi::Value backend_info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return js_guard(env, [&]() -> Napi::Value {
@@ -41,6 +42,8 @@ Napi::Value backend_info(const Napi::CallbackInfo& info) {
     if (cuda) o.Set("cudaDevice", device_object(env, *cuda));
     o.Set("device", device_object(env, active == scm::BackendKind::Cuda ? *cuda : scm::cpu_kernels()));
     o.Set("cpuThreads", scm::cpu_thread_count());
+    o.Set("cpuGemm", scm::cpu::gemm_library_name());
+    o.Set("cpuGemmBf16", scm::cpu::gemm_native_bf16() ? "native" : "fp32");
     return o;
   });
 }
