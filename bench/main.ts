@@ -1,9 +1,11 @@
 // npm run bench [-- suite...]: runs benchmark suites, prints a table, writes JSON under
-// bench/results/. Suites: attention.
+// bench/results/. Suites: attention, gemm.
 import { runAttentionBench } from './attention.js';
+import { runGemmBench } from './gemm.js';
 
 const SUITES: Record<string, (args: string[]) => Promise<void>> = {
   attention: runAttentionBench,
+  gemm: runGemmBench,
 };
 
 async function main(): Promise<void> {
