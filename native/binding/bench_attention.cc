@@ -13,7 +13,8 @@
 //     1 call per sample on the CPU at any size worth timing);
 //   - each sample: memory.synchronize(), read std::chrono::steady_clock, run the calls,
 //     memory.synchronize(), read the clock again;
-//   - samples are taken until at least minRuns samples AND at least minMs of timed work.
+//   - samples are taken until at least minRuns samples AND at least minMs of timed work
+//     (the loop and the result object: bench_timing.h, shared with benchGemm).
 //
 // benchAttention(desc, pass, implementation, minRuns, minMs, backend, abort?) resolves to
 //   { medianMs, minMs, runs, callsPerRun, totalMs, backend }
@@ -25,7 +26,6 @@
 //   pass: 'forward' | 'jvp' | 'backward'; implementation: 'flash' (attention.forward / jvp /
 //   backward) | 'naive' (attention.naive_*); backend: 'auto' | 'cpu' | 'cuda'.
 #include <algorithm>
-#include <chrono>
 #include <functional>
 #include <cmath>
 #include <memory>
@@ -33,6 +33,7 @@
 #include <vector>
 #include "args.h"
 #include "async.h"
+#include "bench_timing.h"
 #include "registry.h"
 #include "../core/device_buffer.h"
 
@@ -51,16 +52,6 @@ struct BenchCall {
   scm::BackendKind backend = scm::BackendKind::Cpu;
 };
 
-struct BenchResult {
-  double median_ms = 0, min_ms = 0, total_ms = 0;
-  int64_t runs = 0, calls_per_run = 0;
-  scm::BackendKind backend = scm::BackendKind::Cpu;
-};
-
-constexpr int64_t kMaxRuns = 100000;
-constexpr double kMaxMinMs = 600000;  // 10 minutes
-constexpr double kTargetSampleMs = 1.0;
-constexpr int64_t kMaxCallsPerRun = 1000;
 
 std::string read_string(const Napi::Value& v, const char* name) {
   if (!v.IsString()) scm::fail(SCM_E_ARGUMENT, name, " must be a string");
@@ -108,18 +99,7 @@ BenchCall read_bench_call(const Napi::CallbackInfo& info) {
               "' differs from the implementation argument '", impl, "'");
   c.naive = impl == "naive";
 
-  Napi::Value runs = info.Length() > 3 ? info[3] : info.Env().Undefined();
-  if (!runs.IsNumber()) scm::fail(SCM_E_ARGUMENT, "benchAttention: minRuns must be a number");
-  double r = runs.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(r) || r != std::floor(r) || r < 1 || r > static_cast<double>(kMaxRuns))
-    scm::fail(SCM_E_ARGUMENT, "benchAttention: minRuns must be an integer in [1, ", kMaxRuns, "], got ", r);
-  c.min_runs = static_cast<int64_t>(r);
-
-  Napi::Value ms = info.Length() > 4 ? info[4] : info.Env().Undefined();
-  if (!ms.IsNumber()) scm::fail(SCM_E_ARGUMENT, "benchAttention: minMs must be a number");
-  c.min_ms = ms.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(c.min_ms) || c.min_ms < 0 || c.min_ms > kMaxMinMs)
-    scm::fail(SCM_E_ARGUMENT, "benchAttention: minMs must be in [0, ", kMaxMinMs, "], got ", c.min_ms);
+  read_min_runs_ms(info, 3, "benchAttention", &c.min_runs, &c.min_ms);
 
   c.q_size = checked_product({c.shape.batch, c.shape.heads, c.shape.len_q, c.shape.head_dim}, "benchAttention");
   c.kv_size = checked_product({c.shape.batch, c.shape.heads, c.shape.len_k, c.shape.head_dim}, "benchAttention");
@@ -145,7 +125,7 @@ void expect_finite(const scm::DeviceBuffer& b, size_t count, const char* name, c
                 " is not finite (unwritten or overflowed); the timing is not reported");
 }
 
-BenchResult run_bench(const BenchCall& c, const AbortFlag& abort) {
+BenchTiming run_bench(const BenchCall& c, const AbortFlag& abort) {
   const ScmKernels& k = scm::kernels_for(c.backend);
   const ScmAttentionKernels& a = k.attention;
   const char* what = pass_name(c.pass);
@@ -216,51 +196,10 @@ BenchResult run_bench(const BenchCall& c, const AbortFlag& abort) {
   }
   for (auto& out : outputs) out.buffer->fill_bytes(0xFF);
 
-  using Clock = std::chrono::steady_clock;
   auto sync = [&] { scm::check(k, k.memory.synchronize(), "benchAttention: synchronize"); };
-  auto ms_since = [](Clock::time_point t0) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  };
-  auto run_calls = [&](int64_t n) {
-    sync();
-    const Clock::time_point t0 = Clock::now();
-    for (int64_t i = 0; i < n; ++i) scm::check(k, call(), what);
-    sync();
-    return ms_since(t0);
-  };
-
-  // Warm-up: at least 2 calls, and until 10% of minMs (at most 1 s) has passed.
-  double last = run_calls(1);
-  double warm = last;
-  for (int64_t i = 1; i < 2 || (warm < std::min(0.1 * c.min_ms, 1000.0) && i < kMaxRuns); ++i) {
-    abort.throw_if_aborted();
-    last = run_calls(1);
-    warm += last;
-  }
-  const int64_t per_run = last >= kTargetSampleMs ? 1
-      : std::min<int64_t>(kMaxCallsPerRun, static_cast<int64_t>(std::ceil(kTargetSampleMs / std::max(last, 1e-6))));
-
-  std::vector<double> samples;
-  double total = 0;
-  while ((static_cast<int64_t>(samples.size()) < c.min_runs || total < c.min_ms) &&
-         static_cast<int64_t>(samples.size()) < kMaxRuns) {
-    abort.throw_if_aborted();
-    const double t = run_calls(per_run);
-    total += t;
-    samples.push_back(t / static_cast<double>(per_run));
-  }
+  const BenchTiming t = time_calls([&] { scm::check(k, call(), what); }, sync, c.min_runs, c.min_ms, abort);
   for (auto& out : outputs) expect_finite(*out.buffer, out.count, out.name, what);
-
-  BenchResult r;
-  r.runs = static_cast<int64_t>(samples.size());
-  r.calls_per_run = per_run;
-  r.total_ms = total;
-  r.backend = c.backend;
-  std::sort(samples.begin(), samples.end());
-  r.min_ms = samples.front();
-  const size_t n = samples.size();
-  r.median_ms = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
-  return r;
+  return t;
 }
 
 // benchAttention(desc, pass, implementation, minRuns, minMs, backend, abort?)
@@ -269,21 +208,14 @@ Napi::Value bench_attention(const Napi::CallbackInfo& info) {
   return js_guard(env, [&]() -> Napi::Value {
     BenchCall c = read_bench_call(info);
     AbortFlag abort(info.Length() > 6 ? info[6] : env.Undefined());
-    auto result = std::make_shared<BenchResult>();
+    auto result = std::make_shared<BenchTiming>();
     return run_async(env, abort,
         [c, result](const AbortFlag& flag) -> Tensors {
           *result = run_bench(c, flag);
           return {};
         },
-        [result](Napi::Env e, Tensors&) -> Napi::Value {
-          Napi::Object o = Napi::Object::New(e);
-          o.Set("medianMs", Napi::Number::New(e, result->median_ms));
-          o.Set("minMs", Napi::Number::New(e, result->min_ms));
-          o.Set("runs", Napi::Number::New(e, static_cast<double>(result->runs)));
-          o.Set("totalMs", Napi::Number::New(e, result->total_ms));
-          o.Set("callsPerRun", Napi::Number::New(e, static_cast<double>(result->calls_per_run)));
-          o.Set("backend", Napi::String::New(e, scm::backend_name(result->backend)));
-          return o;
+        [result, backend = c.backend](Napi::Env e, Tensors&) -> Napi::Value {
+          return timing_object(e, *result, scm::backend_name(backend));
         });
   });
 }

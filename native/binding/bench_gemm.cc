@@ -67,12 +67,7 @@ GemmBench read_bench(const Napi::CallbackInfo& info) {
   d.precision = p == "bf16" ? SCM_GEMM_BF16 : p == "tf32" ? SCM_GEMM_TF32 : SCM_GEMM_FP32;
   d.a_type = read_choice(o, "aType", "f32", {"f32", "bf16"}) == "bf16" ? SCM_DTYPE_BF16 : SCM_DTYPE_F32;
   d.b_type = read_choice(o, "bType", "f32", {"f32", "bf16"}) == "bf16" ? SCM_DTYPE_BF16 : SCM_DTYPE_F32;
-  d.lda = d.trans_a ? d.m : d.k;
-  d.ldb = d.trans_b ? d.k : d.n;
-  d.ldc = d.n;
-  d.stride_a = d.m * d.k;
-  d.stride_b = d.k * d.n;
-  d.stride_c = d.m * d.n;
+  scm_gemm_dense_layout(&d);
   checked_product({d.batch, d.m, d.k}, "benchGemm");
   checked_product({d.batch, d.k, d.n}, "benchGemm");
   checked_product({d.batch, d.m, d.n}, "benchGemm");
@@ -82,15 +77,7 @@ GemmBench read_bench(const Napi::CallbackInfo& info) {
   if (g.path != "default" && g.path != "builtin" && g.path != "library")
     scm::fail(SCM_E_ARGUMENT, "benchGemm: path must be 'default', 'builtin' or 'library', got '", g.path, "'");
 
-  Napi::Value runs = info.Length() > 2 ? info[2] : info.Env().Undefined();
-  const double r = runs.IsNumber() ? runs.As<Napi::Number>().DoubleValue() : NAN;
-  if (!std::isfinite(r) || r != std::floor(r) || r < 1 || r > static_cast<double>(kBenchMaxRuns))
-    scm::fail(SCM_E_ARGUMENT, "benchGemm: minRuns must be an integer in [1, ", kBenchMaxRuns, "]");
-  g.min_runs = static_cast<int64_t>(r);
-  Napi::Value ms = info.Length() > 3 ? info[3] : info.Env().Undefined();
-  g.min_ms = ms.IsNumber() ? ms.As<Napi::Number>().DoubleValue() : NAN;
-  if (!std::isfinite(g.min_ms) || g.min_ms < 0 || g.min_ms > kBenchMaxMinMs)
-    scm::fail(SCM_E_ARGUMENT, "benchGemm: minMs must be a number in [0, ", kBenchMaxMinMs, "]");
+  read_min_runs_ms(info, 2, "benchGemm", &g.min_runs, &g.min_ms);
   g.backend = scm::resolve_backend(read_backend(info.Length() > 4 ? info[4] : info.Env().Undefined()));
   if (g.backend != scm::BackendKind::Cpu && g.path != "default")
     scm::fail(SCM_E_ARGUMENT, "benchGemm: path '", g.path, "' is a CPU path; use 'default' on CUDA");
@@ -141,13 +128,7 @@ Napi::Value bench_gemm(const Napi::CallbackInfo& info) {
           return {};
         },
         [result, g](Napi::Env e, Tensors&) -> Napi::Value {
-          Napi::Object o = Napi::Object::New(e);
-          o.Set("medianMs", Napi::Number::New(e, result->median_ms));
-          o.Set("minMs", Napi::Number::New(e, result->min_ms));
-          o.Set("runs", Napi::Number::New(e, static_cast<double>(result->runs)));
-          o.Set("callsPerRun", Napi::Number::New(e, static_cast<double>(result->calls_per_run)));
-          o.Set("totalMs", Napi::Number::New(e, result->total_ms));
-          o.Set("backend", Napi::String::New(e, scm::backend_name(g.backend)));
+          Napi::Object o = timing_object(e, *result, scm::backend_name(g.backend));
           o.Set("path", Napi::String::New(e, g.path));
           return o;
         });

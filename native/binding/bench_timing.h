@@ -1,5 +1,5 @@
-// The timing loop of the device-resident benchmark entries (benchGemm; the same protocol as
-// benchAttention): warm-up calls first (at least 2, and until 10% of minMs, at most 1 s, has
+// What the device-resident benchmark entries (benchAttention, benchGemm) share: reading
+// minRuns / minMs, the timing loop, and the result object. The loop: warm-up calls first (at least 2, and until 10% of minMs, at most 1 s, has
 // passed); then calls per sample chosen so that a sample lasts about 1 ms; each sample
 // synchronizes the backend, reads std::chrono::steady_clock, runs its calls, synchronizes,
 // reads the clock again; samples until at least minRuns AND minMs of timed work.
@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 #include "async.h"
 
@@ -21,6 +22,34 @@ struct BenchTiming {
 
 constexpr int64_t kBenchMaxRuns = 100000;
 constexpr double kBenchMaxMinMs = 600000;  // 10 minutes
+
+// minRuns (an integer in [1, kBenchMaxRuns]) and minMs (in [0, kBenchMaxMinMs]) at positions
+// i and i + 1 of the call; `who` names the entry in the messages.
+inline void read_min_runs_ms(const Napi::CallbackInfo& info, size_t i, const char* who, int64_t* min_runs, double* min_ms) {
+  Napi::Value runs = info.Length() > i ? info[i] : info.Env().Undefined();
+  if (!runs.IsNumber()) scm::fail(SCM_E_ARGUMENT, who, ": minRuns must be a number");
+  const double r = runs.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(r) || r != std::floor(r) || r < 1 || r > static_cast<double>(kBenchMaxRuns))
+    scm::fail(SCM_E_ARGUMENT, who, ": minRuns must be an integer in [1, ", kBenchMaxRuns, "], got ", r);
+  *min_runs = static_cast<int64_t>(r);
+  Napi::Value ms = info.Length() > i + 1 ? info[i + 1] : info.Env().Undefined();
+  if (!ms.IsNumber()) scm::fail(SCM_E_ARGUMENT, who, ": minMs must be a number");
+  *min_ms = ms.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(*min_ms) || *min_ms < 0 || *min_ms > kBenchMaxMinMs)
+    scm::fail(SCM_E_ARGUMENT, who, ": minMs must be in [0, ", kBenchMaxMinMs, "], got ", *min_ms);
+}
+
+// { medianMs, minMs, runs, callsPerRun, totalMs, backend }
+inline Napi::Object timing_object(Napi::Env env, const BenchTiming& t, const char* backend) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("medianMs", Napi::Number::New(env, t.median_ms));
+  o.Set("minMs", Napi::Number::New(env, t.min_ms));
+  o.Set("runs", Napi::Number::New(env, static_cast<double>(t.runs)));
+  o.Set("totalMs", Napi::Number::New(env, t.total_ms));
+  o.Set("callsPerRun", Napi::Number::New(env, static_cast<double>(t.calls_per_run)));
+  o.Set("backend", Napi::String::New(env, backend));
+  return o;
+}
 
 inline BenchTiming time_calls(const std::function<void()>& call, const std::function<void()>& sync, int64_t min_runs,
                               double min_ms, const AbortFlag& abort) {

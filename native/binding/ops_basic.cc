@@ -31,15 +31,7 @@ Napi::Value gemm(const Napi::CallbackInfo& info) {
     else scm::fail(SCM_E_ARGUMENT, "unknown precision '", precision, "' (expected 'fp32', 'tf32' or 'bf16')");
     for (int64_t dim : {d.m, d.n, d.k})
       if (dim > (int64_t(1) << 30)) scm::fail(SCM_E_ARGUMENT, "gemm: dimension ", dim, " is too large");
-    d.lda = d.trans_a ? d.m : d.k;
-    d.ldb = d.trans_b ? d.k : d.n;
-    d.ldc = d.n;
-    d.stride_a = d.m * d.k;
-    d.stride_b = d.k * d.n;
-    d.stride_c = d.m * d.n;
-    if (d.lda == 0) d.lda = 1;
-    if (d.ldb == 0) d.ldb = 1;
-    if (d.ldc == 0) d.ldc = 1;
+    scm_gemm_dense_layout(&d);
     std::string shape_a = d.trans_a ? "k x m" : "m x k", shape_b = d.trans_b ? "n x k" : "k x n";
     expect_length(a, checked_product({d.batch, d.m, d.k}, "gemm"), "a", "batch x " + shape_a);
     expect_length(b, checked_product({d.batch, d.k, d.n}, "gemm"), "b", "batch x " + shape_b);

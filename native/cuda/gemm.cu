@@ -105,19 +105,21 @@ int prepare(Operand& o, int64_t rows, int64_t cols, int64_t batch, int want, Scr
   if (o.type == want) return SCM_OK;
   const int64_t items = (batch > 1 && o.stride != 0) ? batch : 1;
   const size_t total = static_cast<size_t>(items * rows * cols);
-  const size_t size = want == SCM_DTYPE_BF16 ? sizeof(__nv_bfloat16) : sizeof(float);
-  if (total > 0) {
-    SCM_CUDA_TRY(cudaMallocAsync(&scratch.p, total * size, scm::cuda::stream()));
-    const unsigned blocks = scm::cuda::blocks_for(total, 256);
-    if (want == SCM_DTYPE_BF16)
-      pack_kernel<<<blocks, 256, 0, scm::cuda::stream()>>>(static_cast<const float*>(o.p),
-          static_cast<__nv_bfloat16*>(scratch.p), rows, cols, o.ld, o.stride, total);
-    else
-      pack_kernel<<<blocks, 256, 0, scm::cuda::stream()>>>(static_cast<const __nv_bfloat16*>(o.p),
-          static_cast<float*>(scratch.p), rows, cols, o.ld, o.stride, total);
-    SCM_CUDA_LAUNCHED("gemm operand conversion");
+  if (total == 0) {  // k == 0: nothing is read
+    o.type = want;
+    return SCM_OK;
   }
-  o = Operand{scratch.p, want, cols > 0 ? cols : 1, items > 1 ? rows * cols : 0};
+  const size_t size = want == SCM_DTYPE_BF16 ? sizeof(__nv_bfloat16) : sizeof(float);
+  SCM_CUDA_TRY(cudaMallocAsync(&scratch.p, total * size, scm::cuda::stream()));
+  const unsigned blocks = scm::cuda::blocks_for(total, 256);
+  if (want == SCM_DTYPE_BF16)
+    pack_kernel<<<blocks, 256, 0, scm::cuda::stream()>>>(static_cast<const float*>(o.p),
+        static_cast<__nv_bfloat16*>(scratch.p), rows, cols, o.ld, o.stride, total);
+  else
+    pack_kernel<<<blocks, 256, 0, scm::cuda::stream()>>>(static_cast<const __nv_bfloat16*>(o.p),
+        static_cast<float*>(scratch.p), rows, cols, o.ld, o.stride, total);
+  SCM_CUDA_LAUNCHED("gemm operand conversion");
+  o = Operand{scratch.p, want, cols, items > 1 ? rows * cols : 0};
   return SCM_OK;
 }
 

@@ -36,6 +36,20 @@ typedef struct ScmGemmDesc {
   int a_type, b_type;  // ScmDtype of A and B (appended in kernel ABI 3)
 } ScmGemmDesc;
 
+/* Sets lda/ldb/ldc and the batch strides for dense operands: A batch x (m x k, or k x m when
+ * trans_a), B batch x (k x n, or n x k when trans_b), C batch x m x n, all rows contiguous. */
+static inline void scm_gemm_dense_layout(ScmGemmDesc* d) {
+  d->lda = d->trans_a ? d->m : d->k;
+  d->ldb = d->trans_b ? d->k : d->n;
+  d->ldc = d->n;
+  d->stride_a = d->m * d->k;
+  d->stride_b = d->k * d->n;
+  d->stride_c = d->m * d->n;
+  if (d->lda == 0) d->lda = 1;
+  if (d->ldb == 0) d->ldb = 1;
+  if (d->ldc == 0) d->ldc = 1;
+}
+
 typedef struct ScmGemmKernels {
   // a and b point to floats or to bf16 values, as desc->a_type / b_type say.
   int (*gemm)(const ScmGemmDesc* desc, const void* a, const void* b, float* c);
