@@ -52,6 +52,35 @@ export interface TangentNormalizeDesc {
   mode: 'normalize' | 'clip';
 }
 
+/** An opaque native model or trainer handle. */
+export type NativeHandle = { readonly __scmNativeHandle: unique symbol };
+
+export interface NativeTrainStats {
+  step: number;
+  loss: number;
+  gradNorm: number;
+  lr: number;
+  dropped: number;
+  skipped: boolean;
+  r: number;
+  tangentNormMean: number;
+  tangentNormMax: number;
+  logvarMin: number;
+  logvarMax: number;
+}
+
+export interface NativeSampleOptions {
+  kind: 'diffusion' | 'consistency';
+  count: number;
+  seed: number;
+  times: number[];
+  solver?: 'euler' | 'heun';
+  labels?: Int32Array;
+  guidance?: number;
+  batch?: number;
+  useEma?: boolean;
+}
+
 export interface NativeAddon {
   setErrorClass(ctor: typeof ScmError): void;
   backendInfo(): NativeBackendInfo;
@@ -63,6 +92,22 @@ export interface NativeAddon {
   attentionJvp?(q: Float32Array, k: Float32Array, v: Float32Array, tq: Float32Array, tk: Float32Array, tv: Float32Array, desc: AttentionDesc, keyLengths: Int32Array | undefined, backend: BackendName, abort?: Int32Array): Promise<[Float32Array, Float32Array, Float32Array]>;
   attentionBackward?(q: Float32Array, k: Float32Array, v: Float32Array, o: Float32Array, lse: Float32Array, dout: Float32Array, desc: AttentionDesc, keyLengths: Int32Array | undefined, backend: BackendName, abort?: Int32Array): Promise<[Float32Array, Float32Array, Float32Array]>;
   tangentNormalize?(g: Float32Array, desc: TangentNormalizeDesc, backend: BackendName, abort?: Int32Array): Promise<Float32Array>;
+  // models (native/binding/model_api.cc)
+  modelCreate(config: object, backend: BackendName, seed: number, precision: 'fp32' | 'bf16'): NativeHandle;
+  modelTensors(model: NativeHandle): { backend: 'cpu' | 'cuda'; paramCount: number; hasEma: boolean; tensors: { name: string; shape: number[]; offset: number }[] };
+  modelRead(model: NativeHandle, which: 'params' | 'ema'): Float32Array;
+  modelWrite(model: NativeHandle, which: 'params' | 'ema', weights: Float32Array): void;
+  modelDropEma(model: NativeHandle): void;
+  modelDispose(model: NativeHandle): void;
+  modelForward(model: NativeHandle, options: { u: Float32Array; t: number[] | Float64Array; tDot?: number[] | Float64Array; labels?: Int32Array; guidance?: number[]; useEma?: boolean; batch: number }, abort?: Int32Array): Promise<[Float32Array, Float32Array]>;
+  modelSample(model: NativeHandle, options: NativeSampleOptions, abort?: Int32Array): Promise<[Float32Array, number]>;
+  edmTimeGrid(steps: number, sd: number): number[];
+  // trainers (native/binding/trainer_api.cc)
+  trainerCreate(student: NativeHandle, teacher: NativeHandle | null, options: object): NativeHandle;
+  trainerStep(trainer: NativeHandle, x0: Float32Array, labels: Int32Array | null, batch: number, abort?: Int32Array): Promise<NativeTrainStats>;
+  trainerReadState(trainer: NativeHandle): { step: number; m: Float32Array; v: Float32Array };
+  trainerWriteState(trainer: NativeHandle, state: { step: number; m: Float32Array; v: Float32Array }): void;
+  trainerDispose(trainer: NativeHandle): void;
 }
 
 let addon: NativeAddon | undefined;
