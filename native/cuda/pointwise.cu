@@ -619,6 +619,8 @@ int dropout_backward(int64_t n, float p, uint64_t seed, uint64_t offset, const f
 
 }  // namespace
 
+void scm_cuda_fill_pointwise_model(ScmPointwiseKernels* k);  // pointwise_model.cu: items 7-9
+
 void scm_cuda_fill_pointwise(ScmPointwiseKernels* k) {
   k->bias_act_forward = bias_act_forward;
   k->bias_act_dual = bias_act_dual;
@@ -640,4 +642,5 @@ void scm_cuda_fill_pointwise(ScmPointwiseKernels* k) {
   k->dropout_forward = dropout_forward;
   k->dropout_dual = dropout_dual;
   k->dropout_backward = dropout_backward;
+  scm_cuda_fill_pointwise_model(k);
 }

@@ -294,9 +294,12 @@ int heun_correct(int64_t batch, int64_t per_sample, float sd, const float* s, co
 
 }  // namespace
 
+void scm_cuda_fill_trigflow_train(ScmTrigflowKernels* k);  // trigflow_train.cu
+
 void scm_cuda_fill_trigflow(ScmTrigflowKernels* k) {
   k->tangent_normalize = tangent_normalize;
   k->consistency_step = consistency_step;
   k->euler_step = euler_step;
   k->heun_correct = heun_correct;
+  scm_cuda_fill_trigflow_train(k);
 }

@@ -51,8 +51,8 @@
 //     (f the consistency function; checked in native/tests/trigflow_train_test.cpp).
 //   cfg_combine (classifier-free guidance, SCM.md §1): out = F_u + w[b] * (F_c - F_u), w [batch].
 //   These three: CPU reference native/cpu/trigflow_train.h (double), CUDA
-//   native/cuda/trigflow_train.cu (cos / sin per sample in double; noisy_sample and
-//   tangent_target in double per element, cfg_combine in fp32).
+//   native/cuda/trigflow_train.cu (cos / sin per sample in double, the elementwise arithmetic
+//   in double on both backends, rounded once to float).
 // Sizes: batch >= 0, per_sample >= 1; sd > 0 and c >= 0 finite.
 #pragma once
 #include "common.h"
