@@ -23,11 +23,12 @@ constexpr int kPerThread = 4;
 // Op: struct Coef; __device__ Coef coef(int64_t b) const; __device__ void apply(int64_t i, const Coef&) const.
 template <class Op>
 __global__ void __launch_bounds__(kThreads) per_sample_kernel(Op op, int64_t batch, int64_t D) {
+  const int64_t first = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (first >= D) return;  // no element of any sample: skip the coefficients too
   for (int64_t b = blockIdx.y; b < batch; b += gridDim.y) {
     const typename Op::Coef c = op.coef(b);
     const int64_t base = b * D;
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < D; i += int64_t(gridDim.x) * blockDim.x)
-      op.apply(base + i, c);
+    for (int64_t i = first; i < D; i += int64_t(gridDim.x) * blockDim.x) op.apply(base + i, c);
   }
 }
 
