@@ -18,7 +18,13 @@
 // and median time per call; GFLOP/s from each.
 //
 // PyTorch: bench/peers/gemm_torch.py (torch.matmul on the same layouts, fp32 and bf16 tensors,
-// at the same thread count). Without torch the bench says "torch not installed" and goes on.
+// at the same thread count), run right after our paths of each shape, twice: with the
+// environment's OMP_WAIT_POLICY (OpenMP's default: threads spin after a parallel region) and
+// with OMP_WAIT_POLICY=PASSIVE. On a machine where another process holds a core, the spinning
+// OpenMP team of PyTorch loses up to half its speed (measured: 6272x512x128 fp32, 2 threads,
+// 42 GFLOP/s default, 79 passive); PASSIVE can also cost it on small products. The ratios are
+// taken against the FASTER of the two (per time statistic), so they never flatter us. Without
+// torch the bench says "torch not installed" and goes on.
 // Targets (issue 7): library fp32 >= 0.9x PyTorch fp32; bf16 operands >= 0.8x PyTorch bf16,
 // judged per shape on the best time and on the median time.
 //
@@ -98,14 +104,15 @@ function flops(c: GemmCase): number {
   return 2 * c.m * c.n * c.k * c.batch;
 }
 
-interface TorchRow { name: string; dtype: 'fp32' | 'bf16'; bestMs: number; medianMs: number; runs: number; callsPerRun: number }
+interface TorchRow { name: string; dtype: 'fp32' | 'bf16'; bestMs: number; medianMs: number; runs: number; callsPerRun: number; ompWaitPolicy?: string }
 interface TorchRun { torch: string; threads: number; mkldnnBf16: boolean | null; results: TorchRow[] }
 
-/** Runs the PyTorch peer; undefined (with the reason printed) when it cannot run. */
-function runTorch(cases: GemmCase[], threads: number, minMs: number): TorchRun | { unavailable: string } {
+/** Runs the PyTorch peer on `cases`, or says why it cannot run. */
+function runTorch(cases: GemmCase[], threads: number, minMs: number, ompWaitPolicy?: string): TorchRun | { unavailable: string } {
   const script = path.join(repo, 'bench', 'peers', 'gemm_torch.py');
   const input = JSON.stringify({ threads, minMs, minRuns: MIN_RUNS, cases });
-  const r = spawnSync('python3', [script], { input, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const env = { ...process.env, ...(ompWaitPolicy ? { OMP_WAIT_POLICY: ompWaitPolicy } : {}) };
+  const r = spawnSync('python3', [script], { input, encoding: 'utf8', maxBuffer: 1 << 24, env });
   if (r.error) return { unavailable: `python3 cannot run (${r.error.message})` };
   if (r.status === 3) return { unavailable: r.stderr.trim() || 'torch not installed' };
   if (r.status !== 0) return { unavailable: `the PyTorch peer failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}` };
@@ -150,6 +157,11 @@ export async function runGemmBench(flags: string[]): Promise<void> {
   console.log(`gemm benchmark on the CPU (${cpuModel()}; ${os.cpus().length} cores, ${threads} threads; flags ${cpuFlags().join(' ')})`);
   console.log(`CPU GEMM: ${info.cpuGemm}, bf16: ${info.cpuGemmBf16}${info.cpuGemm === 'builtin' ? ' (no library: the library rows are the builtin kernel)' : ''}`);
 
+  // PyTorch runs right after our paths of each case (one peer process per case), so that both
+  // see the same machine load.
+  let torch: TorchRun | { unavailable: string } | null = null;
+  const torchRows: TorchRow[] = [];
+  if (flags.includes('--no-torch')) console.log('PyTorch peer skipped (--no-torch)');
   const rows: Record<string, unknown>[] = [];
   for (const c of cases) {
     for (const p of PATHS) {
@@ -160,14 +172,19 @@ export async function runGemmBench(flags: string[]): Promise<void> {
       rows.push(row);
       console.log(`${c.name.padEnd(28)} ${p.id.padEnd(14)} best ${row.gflopsBest.toFixed(1).padStart(7)} GFLOP/s  median ${row.gflopsMedian.toFixed(1).padStart(7)} GFLOP/s  (${r.runs} samples)`);
     }
+    for (const policy of [process.env.OMP_WAIT_POLICY ?? 'default', 'PASSIVE']) {
+      if (flags.includes('--no-torch') || (torch && 'unavailable' in torch)) break;
+      torch = runTorch([c], threads, minMs, policy === 'default' ? undefined : policy);
+      if ('unavailable' in torch) console.log(`PyTorch peer: ${torch.unavailable}; continuing without it`);
+      else {
+        for (const tr of torch.results) {
+          torchRows.push({ ...tr, ompWaitPolicy: policy });
+          console.log(`${c.name.padEnd(28)} ${`torch ${tr.dtype} ${policy === 'PASSIVE' ? 'pass.' : 'dflt'}`.padEnd(14)} best ${gf(c, tr.bestMs).toFixed(1).padStart(7)} GFLOP/s  median ${gf(c, tr.medianMs).toFixed(1).padStart(7)} GFLOP/s  (${tr.runs} samples)`);
+        }
+      }
+    }
   }
-
-  let torch: TorchRun | { unavailable: string } | null = null;
-  if (flags.includes('--no-torch')) console.log('PyTorch peer skipped (--no-torch)');
-  else {
-    torch = runTorch(cases, threads, minMs);
-    if ('unavailable' in torch) console.log(`PyTorch peer: ${torch.unavailable}; continuing without it`);
-  }
+  if (torch && !('unavailable' in torch)) torch = { ...torch, results: torchRows };
 
   const comparisons: Record<string, unknown>[] = [];
   if (torch && !('unavailable' in torch)) {
@@ -176,14 +193,14 @@ export async function runGemmBench(flags: string[]): Promise<void> {
     const find = (name: string, id: string) => rows.find((r) => r.case === name && r.path === id) as { gflopsBest: number; gflopsMedian: number };
     for (const c of cases) {
       for (const [ours, dtype, target] of [['library fp32', 'fp32', 0.9], ['bf16 operands', 'bf16', 0.8], ['library bf16', 'bf16', null]] as const) {
-        const tr = t.results.find((r) => r.name === c.name && r.dtype === dtype)!;
+        const trs = t.results.filter((r) => r.name === c.name && r.dtype === dtype);
         const o = find(c.name, ours);
-        const torchBest = gf(c, tr.bestMs), torchMedian = gf(c, tr.medianMs);
+        const torchBest = Math.max(...trs.map((r) => gf(c, r.bestMs))), torchMedian = Math.max(...trs.map((r) => gf(c, r.medianMs)));
         const cmp = { case: c.name, ours, torch: dtype, oursGflopsBest: o.gflopsBest, oursGflopsMedian: o.gflopsMedian,
           torchGflopsBest: torchBest, torchGflopsMedian: torchMedian, ratioBest: o.gflopsBest / torchBest, ratioMedian: o.gflopsMedian / torchMedian,
           target, metBest: target === null ? null : o.gflopsBest / torchBest >= target, metMedian: target === null ? null : o.gflopsMedian / torchMedian >= target };
         comparisons.push(cmp);
-        console.log(`${c.name.padEnd(28)} ${ours.padEnd(14)} vs torch ${dtype}: torch best ${torchBest.toFixed(1).padStart(7)} GFLOP/s, ratio best ${cmp.ratioBest.toFixed(2)}, median ${cmp.ratioMedian.toFixed(2)}${target === null ? '' : `  (target ${target}: ${cmp.metBest ? 'met' : 'NOT met'} on best, ${cmp.metMedian ? 'met' : 'NOT met'} on median)`}`);
+        console.log(`${c.name.padEnd(28)} ${ours.padEnd(14)} vs torch ${dtype} (faster policy): torch best ${torchBest.toFixed(1).padStart(7)} GFLOP/s, ratio best ${cmp.ratioBest.toFixed(2)}, median ${cmp.ratioMedian.toFixed(2)}${target === null ? '' : `  (target ${target}: ${cmp.metBest ? 'met' : 'NOT met'} on best, ${cmp.metMedian ? 'met' : 'NOT met'} on median)`}`);
       }
     }
     for (const [ours, target] of [['library fp32', 0.9], ['bf16 operands', 0.8]] as const) {
