@@ -121,7 +121,9 @@ function runTorch(cases: GemmCase[], threads: number, minMs: number, ompWaitPoli
 
 function commit(): string {
   const r = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : 'unknown';
+  if (r.status !== 0) return 'unknown (not a git checkout)';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repo, encoding: 'utf8' }).stdout.trim();
+  return r.stdout.trim() + (dirty ? ' (with uncommitted changes)' : '');
 }
 
 function cpuModel(): string {
