@@ -62,7 +62,7 @@ const BASE: Omit<NetworkConfig, 'kind' | 'sampleShape' | 'numClasses' | 'width' 
  */
 export const PRESETS: Readonly<Record<PresetName, Partial<NetworkConfig>>> = {
   'mlp-s': { kind: 'mlp', width: 256, depth: 4, mlpRatio: 2, timeDim: 128 },
-  'dit-xs': { kind: 'dit', width: 192, depth: 6, heads: 6, patch: 4, timeDim: 128 },
+  'dit-xs': { kind: 'dit', width: 128, depth: 6, heads: 4, patch: 4, timeDim: 128 },
   'dit-s': { kind: 'dit', width: 384, depth: 12, heads: 6, patch: 2 },
   'dit-b': { kind: 'dit', width: 768, depth: 12, heads: 12, patch: 2 },
 };
