@@ -8,12 +8,14 @@
 //             training (provenance JSON), trainer (resume state JSON, checkpoints only)
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readSafetensors, writeSafetensors, type TensorEntry } from './checkpoint.js';
 import { argumentError, ScmError } from './errors.js';
 import { checkNetworkConfig, type NetworkConfig } from './model-config.js';
 import { native, type BackendName, type NativeHandle } from './native.js';
 import { checkBackend, checkOptions, describe } from './validate.js';
+import { modelsDir } from './package-root.js';
+
+export { modelsDir };
 
 export type ModelKind = 'diffusion' | 'consistency';
 
@@ -37,16 +39,6 @@ const BUNDLED: Record<string, string> = {
   'fashion-mnist-teacher': 'fashion-mnist-teacher.safetensors',
 };
 export const BUNDLED_MODELS = Object.keys(BUNDLED);
-
-/** The folder of the shipped models (models/ at the package root). */
-export function modelsDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const up of ['..', '../..']) {
-    const dir = path.resolve(here, up, 'models');
-    if (existsSync(dir)) return dir;
-  }
-  return path.resolve(here, '../../models');
-}
 
 const disposeSymbol: symbol = (Symbol as unknown as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose');
 

@@ -8,9 +8,8 @@
 //        metadata format = 'scm-native-classifier/1', config (ClassifierConfig JSON),
 //                reference_count, reference_split, test_accuracy, and how it was trained
 //                (command, seed, epochs, wall_seconds, date, machine, hyper, history).
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { modelsDir } from '../package-root.js';
 import { readSafetensors, writeSafetensors, type TensorEntry } from '../checkpoint.js';
 import { argumentError, ScmError, shapeError } from '../errors.js';
 import { describe } from '../validate.js';
@@ -176,12 +175,7 @@ export async function loadClassifier(file: string = defaultClassifierPath()): Pr
  * (sources), dist/src/classifier (compiled), node_modules/scm-native/dist/src/classifier (installed).
  */
 export function defaultClassifierPath(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const up of ['../..', '../../..']) {
-    const file = path.resolve(here, up, 'models', CLASSIFIER_FILE);
-    if (existsSync(file)) return file;
-  }
-  return path.resolve(here, '../../..', 'models', CLASSIFIER_FILE);
+  return path.join(modelsDir(), CLASSIFIER_FILE);
 }
 
 let shipped: Promise<Classifier> | undefined;
