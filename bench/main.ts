@@ -7,6 +7,7 @@
 // their own default sizes instead.
 import { ScmError } from '../src/errors.js';
 import { flagHelp, flagName, parseFlags, splitArgs, valueFlags, type FlagSpec } from './args.js';
+import { ABLATION_FLAGS, ablationHelp, runAblationBench } from './ablation.js';
 import { runAttentionBench } from './attention.js';
 import { runGemmBench } from './gemm.js';
 import { runSamplingBench, SAMPLING_FLAGS, samplingHelp } from './sampling.js';
@@ -35,6 +36,7 @@ export const SUITES: Record<string, Suite> = {
   train: { run: runTrainBench, flags: TRAIN_FLAGS, help: trainHelp },
   attention: { run: runAttentionBench, flags: ATTENTION_FLAGS, help: () => `npm run bench -- attention [flags]: flash vs naive attention JVP (time, memory)\n${flagHelp(ATTENTION_FLAGS)}` },
   gemm: { run: runGemmBench, flags: GEMM_FLAGS, help: () => `npm run bench -- gemm [flags]: GFLOP/s of the CPU GEMM paths at the training shapes, PyTorch beside\n${flagHelp(GEMM_FLAGS)}` },
+  ablation: { run: runAblationBench, flags: ABLATION_FLAGS, help: ablationHelp },
 };
 
 /** `npm run bench` with no suite: each suite with the flags that keep it to a few minutes on a CPU. */
