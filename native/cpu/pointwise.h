@@ -135,6 +135,24 @@ void patch_map(int64_t B, int64_t C, int64_t H, int64_t W, int64_t p, Fn&& fn) {
   });
 }
 
+// dbias[c] += sum_r dx[r, c], in double, per column chunk over the rows in order
+// (deterministic; shared by the reference and the float fast path, pointwise_fast.cpp).
+template <class T>
+void bias_column_sums(int64_t rows, int64_t cols, const T* dx, T* dbias) {
+  constexpr int64_t kChunk = 64;
+  const int64_t chunks = (cols + kChunk - 1) / kChunk;
+  parallel_for(static_cast<size_t>(chunks), std::max<size_t>(1, 16384 / std::max<int64_t>(1, rows * kChunk)),
+               [&](size_t begin, size_t end) {
+    for (size_t ch = begin; ch < end; ++ch) {
+      const int64_t c0 = int64_t(ch) * kChunk, w = std::min(kChunk, cols - c0);
+      double acc[kChunk] = {};
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < w; ++j) acc[j] += static_cast<double>(dx[r * cols + c0 + j]);
+      for (int64_t j = 0; j < w; ++j) dbias[c0 + j] = static_cast<T>(dbias[c0 + j] + acc[j]);
+    }
+  });
+}
+
 inline float dropout_scale(float p) { return 1.0f / (1.0f - p); }
 inline bool dropout_keep(uint64_t seed, uint64_t index, float p) { return philox::uniform_at(seed, index) >= p; }
 
@@ -173,19 +191,7 @@ void bias_act_backward(int64_t rows, int64_t cols, int act, const T* x, const T*
       dx[k] = static_cast<T>(pointwise_detail::act_deriv(act, z) * static_cast<double>(dy[k]));
     }
   });
-  if (!dbias) return;
-  constexpr int64_t kChunk = 64;
-  const int64_t chunks = (cols + kChunk - 1) / kChunk;
-  parallel_for(static_cast<size_t>(chunks), std::max<size_t>(1, 16384 / std::max<int64_t>(1, rows * kChunk)),
-               [&](size_t begin, size_t end) {
-    for (size_t ch = begin; ch < end; ++ch) {
-      const int64_t c0 = int64_t(ch) * kChunk, w = std::min(kChunk, cols - c0);
-      double acc[kChunk] = {};
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t j = 0; j < w; ++j) acc[j] += static_cast<double>(dx[r * cols + c0 + j]);
-      for (int64_t j = 0; j < w; ++j) dbias[c0 + j] = static_cast<T>(dbias[c0 + j] + acc[j]);
-    }
-  });
+  if (dbias) pointwise_detail::bias_column_sums<T>(rows, cols, dx, dbias);
 }
 
 // ---------------------------------------------------------------- 2. residual add

@@ -1,17 +1,21 @@
 // The CPU backend's pointwise family entries: float instantiations of native/cpu/pointwise.h
 // behind the argument checks shared with the CUDA entries (pointwise_checks) and scm::guarded.
+// bias + activation runs the vectorised float fast path (pointwise_fast.h) on the best ISA of
+// this CPU; the double templates in pointwise.h stay its reference.
 #include "pointwise.h"
+#include "pointwise_fast.h"
 #include "../core/kernels/table.h"
 
 namespace {
 
 namespace chk = scm::cpu::pointwise_checks;
 namespace K = scm::cpu;
+namespace F = scm::cpu::fast;
 
 int bias_act_forward(int64_t rows, int64_t cols, int act, const float* x, const float* bias, float* y) {
   return scm::guarded([&] {
     if (chk::bias_act("bias_act_forward", rows, cols, act, x, nullptr, nullptr, y, "y"))
-      K::bias_act_forward<float>(rows, cols, act, x, bias, y);
+      F::bias_act_forward(F::best_isa(), rows, cols, act, x, bias, y);
   });
 }
 int bias_act_dual(int64_t rows, int64_t cols, int act, const float* x, const float* tx, const float* bias, float* y,
@@ -19,7 +23,7 @@ int bias_act_dual(int64_t rows, int64_t cols, int act, const float* x, const flo
   return scm::guarded([&] {
     if (chk::bias_act("bias_act_dual", rows, cols, act, x, tx, "tx", y, "y")) {
       chk::ptr(ty, "bias_act_dual", "ty");
-      K::bias_act_dual<float>(rows, cols, act, x, tx, bias, y, ty);
+      F::bias_act_dual(F::best_isa(), rows, cols, act, x, tx, bias, y, ty);
     }
   });
 }
@@ -27,7 +31,7 @@ int bias_act_backward(int64_t rows, int64_t cols, int act, const float* x, const
                       float* dx, float* dbias) {
   return scm::guarded([&] {
     if (chk::bias_act("bias_act_backward", rows, cols, act, x, dy, "dy", dx, "dx"))
-      K::bias_act_backward<float>(rows, cols, act, x, bias, dy, dx, dbias);
+      F::bias_act_backward(F::best_isa(), rows, cols, act, x, bias, dy, dx, dbias);
   });
 }
 
