@@ -32,6 +32,35 @@
 
 namespace scm::cpu {
 
+// Block helpers. The logits of a tile are the dot products attention_dot computes, summed in
+// the same order (x = 0, 1, ..., d - 1, from 0), so the result is bit-identical; they are
+// computed for a whole row of keys at once against a transposed key block, so that the inner
+// loop runs over independent keys and the compiler vectorises it (a single dot product is a
+// serial chain of additions that -ffp-contract=off without -ffast-math cannot reorder).
+
+// dst[x * ld + c] = src[c * d + x] for c < rows, x < d: a block of rows, transposed.
+template <class T>
+inline void attention_transpose_block(const T* src, int64_t rows, int64_t d, T* dst, int64_t ld) {
+  for (int64_t c = 0; c < rows; ++c)
+    for (int64_t x = 0; x < d; ++x) dst[x * ld + c] = src[c * d + x];
+}
+
+// out[r * ld + c] = attention_dot(a + r * d, b_c, d) for r < nq, c < nk, where bt is the
+// transposed block of the b_c (bt[x * ld + c] = b_c[x]).
+template <class T>
+inline void attention_tile_dots(const T* a, int64_t nq, const T* bt, int64_t nk, int64_t d, T* out, int64_t ld) {
+  for (int64_t r = 0; r < nq; ++r) {
+    T* o = out + r * ld;
+    std::fill(o, o + nk, T(0));
+    const T* ar = a + r * d;
+    for (int64_t x = 0; x < d; ++x) {
+      const T ax = ar[x];
+      const T* btx = bt + x * ld;
+      for (int64_t c = 0; c < nk; ++c) o[c] += ax * btx[c];
+    }
+  }
+}
+
 // Forward (tq == nullptr) or forward + JVP (tq, tk, tv, to all given). lse nullable.
 template <class T, int BQ = 64, int BK = 64>
 void attention_flash_pass(const ScmAttentionShape& s, const T* q, const T* k, const T* v,
@@ -45,7 +74,8 @@ void attention_flash_pass(const ScmAttentionShape& s, const T* q, const T* k, co
   const size_t tasks = static_cast<size_t>(s.batch * s.heads * q_blocks);
   parallel_for(tasks, 1, [&](size_t begin, size_t end) {
     // Per-task state: one tile of logits (and their tangents), per-row running statistics.
-    std::vector<T> S(BQ * BK), Sd(tangent ? BQ * BK : 0);
+    std::vector<T> S(BQ * BK), Sd(tangent ? BQ * BK : 0), Sd2(tangent ? BQ * BK : 0);
+    std::vector<T> Kt(d * BK), TKt(tangent ? d * BK : 0);  // the key block (and its tangent), transposed
     std::vector<T> m(BQ), l(BQ), mu(BQ);
     std::vector<T> A(BQ * d), BCacc(tangent ? BQ * d : 0);
     for (size_t task = begin; task < end; ++task) {
@@ -72,15 +102,19 @@ void attention_flash_pass(const ScmAttentionShape& s, const T* q, const T* k, co
         const int64_t nk = std::min<int64_t>(BK, n - j0);  // valid keys in this block (>= 1)
         // 1. Tile of logits S_rc = scale q_r . k_c and tangents Sdot_rc = scale (qdot_r . k_c
         //    + q_r . kdot_c).
-        for (int64_t r = 0; r < nq; ++r) {
-          for (int64_t c = 0; c < nk; ++c) {
-            const T* Kc = K + (j0 + c) * d;
-            S[r * BK + c] = scale * attention_dot(Q + r * d, Kc, d);
-            if (tangent)
-              Sd[r * BK + c] = scale * (attention_dot(TQ + r * d, Kc, d) +
-                                        attention_dot(Q + r * d, TK + (j0 + c) * d, d));
-          }
+        //    (attention_tile_dots: the dot products q_r . k_c of the whole tile.)
+        attention_transpose_block(K + j0 * d, nk, d, Kt.data(), BK);
+        attention_tile_dots(Q, nq, Kt.data(), nk, d, S.data(), BK);
+        if (tangent) {
+          attention_transpose_block(TK + j0 * d, nk, d, TKt.data(), BK);
+          attention_tile_dots(TQ, nq, Kt.data(), nk, d, Sd.data(), BK);   // qdot_r . k_c
+          attention_tile_dots(Q, nq, TKt.data(), nk, d, Sd2.data(), BK);  // q_r . kdot_c
         }
+        for (int64_t r = 0; r < nq; ++r)
+          for (int64_t c = 0; c < nk; ++c) {
+            S[r * BK + c] = scale * S[r * BK + c];
+            if (tangent) Sd[r * BK + c] = scale * (Sd[r * BK + c] + Sd2[r * BK + c]);
+          }
         // 2. Online softmax update, row by row.
         for (int64_t r = 0; r < nq; ++r) {
           const T* Sr = S.data() + r * BK;
@@ -172,17 +206,19 @@ void attention_flash_backward(const ScmAttentionShape& s, const T* q, const T* k
   // Tile P_rc = e^{scale q_r . k_c − lse_r} and dS_rc = P_rc (dO_r . v_c − D_r) for query
   // rows [i0, i0 + nq) and keys [j0, j0 + nk) of head bh. Rows with lse = -inf (no valid
   // key) get P = dS = 0.
-  auto tile = [&](int64_t bh, int64_t i0, int64_t nq, int64_t j0, int64_t nk, T* P, T* dS) {
+  // Kt, Vt: the key block's keys and values transposed (attention_transpose_block, ld BK).
+  auto tile = [&](int64_t bh, int64_t i0, int64_t nq, int64_t nk, const T* Kt, const T* Vt, T* P, T* dS) {
     const T *Q = q + (bh * Lq + i0) * d, *dO = dout + (bh * Lq + i0) * d;
-    const T *K = k + bh * Lk * d, *V = v + bh * Lk * d;
+    attention_tile_dots(Q, nq, Kt, nk, d, P, BK);    // q_r . k_c
+    attention_tile_dots(dO, nq, Vt, nk, d, dS, BK);  // dO_r . v_c
     for (int64_t r = 0; r < nq; ++r) {
       const T lse_r = lse[bh * Lq + i0 + r];
       const T D_r = D[bh * Lq + i0 + r];
       for (int64_t c = 0; c < nk; ++c) {
         T p = 0, ds = 0;
         if (lse_r != neg_inf) {
-          p = std::exp(scale * attention_dot(Q + r * d, K + (j0 + c) * d, d) - lse_r);
-          ds = p * (attention_dot(dO + r * d, V + (j0 + c) * d, d) - D_r);
+          p = std::exp(scale * P[r * BK + c] - lse_r);
+          ds = p * (dS[r * BK + c] - D_r);
         }
         P[r * BK + c] = p;
         dS[r * BK + c] = ds;
@@ -192,7 +228,7 @@ void attention_flash_backward(const ScmAttentionShape& s, const T* q, const T* k
 
   // 1. dK, dV: one task per (batch, head, key block), looping over all query blocks.
   parallel_for(static_cast<size_t>(BH * k_blocks), 1, [&](size_t begin, size_t end) {
-    std::vector<T> P(BQ * BK), dS(BQ * BK);
+    std::vector<T> P(BQ * BK), dS(BQ * BK), Kt(d * BK), Vt(d * BK);
     for (size_t task = begin; task < end; ++task) {
       const int64_t bh = static_cast<int64_t>(task) / k_blocks;
       const int64_t j0 = (static_cast<int64_t>(task) % k_blocks) * BK;
@@ -202,9 +238,11 @@ void attention_flash_backward(const ScmAttentionShape& s, const T* q, const T* k
       std::fill(dV, dV + std::min<int64_t>(BK, Lk - j0) * d, T(0));
       const int64_t nk = std::min<int64_t>(BK, n - j0);
       if (nk <= 0) continue;
+      attention_transpose_block(k + (bh * Lk + j0) * d, nk, d, Kt.data(), BK);
+      attention_transpose_block(v + (bh * Lk + j0) * d, nk, d, Vt.data(), BK);
       for (int64_t i0 = 0; i0 < Lq; i0 += BQ) {
         const int64_t nq = std::min<int64_t>(BQ, Lq - i0);
-        tile(bh, i0, nq, j0, nk, P.data(), dS.data());
+        tile(bh, i0, nq, nk, Kt.data(), Vt.data(), P.data(), dS.data());
         const T *Q = q + (bh * Lq + i0) * d, *dO = dout + (bh * Lq + i0) * d;
         for (int64_t c = 0; c < nk; ++c) {
           T *dKc = dK + c * d, *dVc = dV + c * d;
@@ -223,7 +261,7 @@ void attention_flash_backward(const ScmAttentionShape& s, const T* q, const T* k
 
   // 2. dQ: one task per (batch, head, query block), looping over the valid key blocks.
   parallel_for(static_cast<size_t>(BH * q_blocks), 1, [&](size_t begin, size_t end) {
-    std::vector<T> P(BQ * BK), dS(BQ * BK);
+    std::vector<T> P(BQ * BK), dS(BQ * BK), Kt(d * BK), Vt(d * BK);
     for (size_t task = begin; task < end; ++task) {
       const int64_t bh = static_cast<int64_t>(task) / q_blocks;
       const int64_t i0 = (static_cast<int64_t>(task) % q_blocks) * BQ;
@@ -234,7 +272,9 @@ void attention_flash_backward(const ScmAttentionShape& s, const T* q, const T* k
       const T* K = k + bh * Lk * d;
       for (int64_t j0 = 0; j0 < n; j0 += BK) {
         const int64_t nk = std::min<int64_t>(BK, n - j0);
-        tile(bh, i0, nq, j0, nk, P.data(), dS.data());
+        attention_transpose_block(K + j0 * d, nk, d, Kt.data(), BK);
+        attention_transpose_block(v + (bh * Lk + j0) * d, nk, d, Vt.data(), BK);
+        tile(bh, i0, nq, nk, Kt.data(), Vt.data(), P.data(), dS.data());
         for (int64_t r = 0; r < nq; ++r) {
           T* dQr = dQ + r * d;
           for (int64_t c = 0; c < nk; ++c) {
