@@ -28,7 +28,9 @@ struct Sampler {
   const ModelConfig& c;
   const int64_t D;
   const bool cfg;  // diffusion with classifier-free guidance
-  typename Ops::Buffer x, x2, F, F2, u, tv, wv, sc;
+  // tv, wv: a step's start and end times; gw: the CFG scale per sample (eval's own, so that an
+  // evaluation between the Euler predictor and the Heun corrector leaves the step's times alone)
+  typename Ops::Buffer x, x2, F, F2, u, tv, wv, gw, sc;
   int64_t nfe = 0;
 
   Sampler(ModelState<Ops>& model, const SampleOptions& opt, bool use_cfg)
@@ -46,6 +48,7 @@ struct Sampler {
     u = ops.alloc(rows * D);
     tv = ops.alloc(nb);
     wv = ops.alloc(nb);
+    gw = ops.alloc(nb);
     sc = ops.alloc(nb);
   }
   void poll() const {
@@ -73,8 +76,8 @@ struct Sampler {
     cond.t.insert(cond.t.end(), static_cast<size_t>(nb), t);
     cond.labels.insert(cond.labels.end(), static_cast<size_t>(nb), static_cast<int32_t>(c.num_classes));
     m.network().forward(w, 2 * nb, u.data(), cond, F.data(), nullptr, false);
-    fill(wv, nb, o.guidance);
-    ops.cfg_combine(nb, D, wv.data(), F.data() + nb * D, F.data(), out);
+    fill(gw, nb, o.guidance);
+    ops.cfg_combine(nb, D, gw.data(), F.data() + nb * D, F.data(), out);
     nfe += 2;
   }
   void initial_noise(int64_t i0, int64_t nb, double scale) {
