@@ -14,7 +14,8 @@
 // through sample(model, { count: batch, batchSize: batch, ... }) on models loaded beforehand
 // (loading is not timed); warm-up calls first (a 1-step call of the teacher at the same batch
 // and guidance, or the sampler itself), then timed calls until --min-runs and --min-time
-// (capped by --max-runs and --max-time); wall-clock median per call and per image; the
+// (capped by --max-runs and --max-time), the samplers of one batch interleaved in rounds so
+// that a slow spell of the machine hits all of them; wall-clock median per call and per image; the
 // speedup is the reference's median time per image over the sampler's, at the same batch.
 // Quality (not timed; separate calls): N = --quality-n samples of every sampler (the same N
 // and seed for all), class-conditional ones with labels i mod K:
@@ -43,7 +44,7 @@ import { TOY_DATASETS, type ToyName } from '../src/data/index.js';
 import type { BackendName } from '../src/native.js';
 import { flagHelp, parseFlags, type FlagSpec } from './args.js';
 import { describeEnvironment, environment, loadNow, RESULTS_DIR, writeRecord, type LoadSample } from './record.js';
-import { formatMs, summarize, table, timeRepeated, type RepeatOptions, type TimeSummary } from './stats.js';
+import { formatMs, summarize, table, timeInterleaved, INTERLEAVE_ROUNDS, type RepeatOptions, type TimeSummary } from './stats.js';
 
 export const SAMPLING_FLAGS = {
   teacher: { type: 'string', value: 'PATH', help: "the diffusion teacher: a checkpoint or a bundled name (default 'fashion-mnist-teacher')" },
@@ -249,15 +250,24 @@ export interface TimingRow {
   load: LoadSample;
 }
 
-async function timeSampler(s: SamplerSpec, m: Model, batch: number, rep: RepeatOptions): Promise<Omit<TimingRow, 'speedup'>> {
+/**
+ * Times every sampler at one batch size, interleaved (timeInterleaved): a slow spell of the
+ * machine lands on the teacher loop and the student alike, not on whichever ran then.
+ */
+async function timeSamplers(specs: SamplerSpec[], models: Record<'teacher' | 'student', Model>, batch: number, rep: RepeatOptions): Promise<Omit<TimingRow, 'speedup'>[]> {
   const load = loadNow();
   // warm-up at the same batch and guidance: a 1-step teacher call (same buffers and kernels), or the sampler itself
-  const warm = s.model === 'teacher' ? { ...s, steps: 1 } : s;
-  for (let i = 0; i < rep.warmup; i++) await sample(m, sampleOptions(warm, m, batch, batch, 1));
-  let nfe = 0;
-  const times = await timeRepeated(async () => { nfe = (await sample(m, sampleOptions(s, m, batch, batch, 1))).nfe; }, { ...rep, warmup: 0 });
-  const summary = summarize(times);
-  return { sampler: s.id, batch, nfe, summary, times, perImageMs: summary.medianMs / batch, load };
+  for (const s of specs) {
+    const m = models[s.model], warm = s.model === 'teacher' ? { ...s, steps: 1 } : s;
+    for (let i = 0; i < rep.warmup; i++) await sample(m, sampleOptions(warm, m, batch, batch, 1));
+  }
+  const nfe = specs.map(() => 0);
+  const calls = specs.map((s, k) => async () => { nfe[k] = (await sample(models[s.model], sampleOptions(s, models[s.model], batch, batch, 1))).nfe; });
+  const times = await timeInterleaved(calls, { ...rep, warmup: 0 });
+  return specs.map((s, k) => {
+    const summary = summarize(times[k]);
+    return { sampler: s.id, batch, nfe: nfe[k], summary, times: times[k], perImageMs: summary.medianMs / batch, load };
+  });
 }
 
 // ---------------------------------------------------------------- quality
@@ -350,8 +360,7 @@ export async function runSamplingBench(flags: string[]): Promise<void> {
 
     const timing: TimingRow[] = [];
     for (const b of st.batches) {
-      const rows: Omit<TimingRow, 'speedup'>[] = [];
-      for (const s of specs) rows.push(await timeSampler(s, models[s.model], b, st.repeat));
+      const rows = await timeSamplers(specs, models, b, st.repeat);
       const refPer = rows.find((r) => r.sampler === ref)!.perImageMs;
       for (const r of rows) timing.push({ ...r, speedup: refPer / r.perImageMs });
     }
@@ -397,7 +406,7 @@ export async function runSamplingBench(flags: string[]): Promise<void> {
       settings: {
         ...st, qualityN, guidance: w, teacherGuidance: teacherGuidance ?? null, studentGuidance: studentGuidance ?? null, reference: ref,
         qualitySeed: QUALITY_SEED, truthSeed: kind === 'toy' ? TRUTH_SEED : null, timedSeed: 1,
-        timing: 'sample(model, { count: batch, batchSize: batch }) on loaded models, performance.now around each call; warm-up: teacher 1-step call at the same batch/guidance, student the sampler itself',
+        timing: `sample(model, { count: batch, batchSize: batch }) on loaded models, performance.now around each call; warm-up: teacher 1-step call at the same batch/guidance, student the sampler itself; the samplers of one batch size timed interleaved, in >= ${INTERLEAVE_ROUNDS} rounds (bench/stats.ts timeInterleaved)`,
         quality: kind === 'fashion-mnist' ? 'qualityReport (classifier-feature FD vs the Fashion-MNIST test set, class accuracy; labels i mod K)' : kind === 'toy' ? 'energyDistance (U) and slicedWasserstein (W2, 256 directions, seed 1) to fresh true samples' : 'none',
       },
       models: {

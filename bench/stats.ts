@@ -98,6 +98,41 @@ export async function timeRepeated(fn: () => Promise<unknown> | unknown, o: Repe
   return times;
 }
 
+/** Rounds over which timeInterleaved spreads each case's timed work (at least). */
+export const INTERLEAVE_ROUNDS = 5;
+
+/**
+ * Times several cases in rounds, so that a slow spell of the machine (another tenant, a clock
+ * change) falls on all of them instead of on whichever case ran then, and their ratios stay
+ * honest. Each case gets `warmup` untimed calls first. Then every round gives each unfinished
+ * case one slice: at least one call, and more while the slice holds under minTimeMs / rounds of
+ * timed work and ceil(maxRuns / rounds) calls. A case is finished when enoughRuns says so for
+ * its own runs and total, the same rule as timeRepeated. Returns each case's timed calls.
+ */
+export async function timeInterleaved(fns: readonly (() => Promise<unknown> | unknown)[], o: RepeatOptions, clock: () => number = () => performance.now(), rounds = INTERLEAVE_ROUNDS): Promise<number[][]> {
+  for (const fn of fns) for (let i = 0; i < o.warmup; i++) await fn();
+  const times = fns.map(() => [] as number[]);
+  const totals = fns.map(() => 0);
+  const sliceMs = o.minTimeMs / rounds, sliceRuns = Math.max(1, Math.ceil(o.maxRuns / rounds));
+  for (;;) {
+    let ran = false;
+    for (let k = 0; k < fns.length; k++) {
+      let calls = 0, slice = 0;
+      while (!enoughRuns(times[k].length, totals[k], o) && (calls === 0 || (slice < sliceMs && calls < sliceRuns))) {
+        const t0 = clock();
+        await fns[k]();
+        const dt = clock() - t0;
+        times[k].push(dt);
+        totals[k] += dt;
+        slice += dt;
+        calls++;
+        ran = true;
+      }
+    }
+    if (!ran) return times;
+  }
+}
+
 /** Formats milliseconds with 3 significant digits (at least, from 1000 ms: whole ms; µs below 1 ms, s from 10 s). */
 export function formatMs(ms: number): string {
   if (!Number.isFinite(ms)) return String(ms);

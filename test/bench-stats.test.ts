@@ -1,6 +1,6 @@
 // The benchmark suites' statistics and repeat-timing loop (bench/stats.ts).
 import { describe, expect, test } from 'vitest';
-import { enoughRuns, formatMs, mad, mean, median, quantile, summarize, table, timeRepeated } from '../bench/stats.js';
+import { enoughRuns, formatMs, mad, mean, median, quantile, summarize, table, timeInterleaved, timeRepeated } from '../bench/stats.js';
 
 describe('statistics', () => {
   test('median of odd and even counts, unsorted input left untouched', () => {
@@ -59,6 +59,26 @@ describe('repeat loop', () => {
     let n = 0;
     expect((await timeRepeated(() => { n++; }, { ...rep, warmup: 0, minTimeMs: 1e9 }, () => 0)).length).toBe(10);
     expect(n).toBe(10);
+  });
+});
+
+describe('interleaved timing', () => {
+  test('timeInterleaved: each case stops by its own rule, its calls spread over the rounds', async () => {
+    // >= 3 runs and >= 100 ms, at most 10 runs; 5 rounds: slices of 20 ms and at most 2 calls
+    const o = { warmup: 1, minRuns: 3, minTimeMs: 100, maxRuns: 10, maxTimeMs: 1000 };
+    let now = 0;
+    const order: string[] = [];
+    const slow = () => { order.push('s'); now += 60; };  // one call fills a slice; done after 3 (180 ms)
+    const fast = () => { order.push('f'); now += 1; };   // 2 calls a slice; done at maxRuns = 10
+    const times = await timeInterleaved([slow, fast], o, () => now);
+    expect(order.join('')).toBe('sf' + 'sff' + 'sff' + 'sff' + 'ff' + 'ff');  // warm-ups, then 5 rounds
+    expect(times[0]).toEqual([60, 60, 60]);
+    expect(times[1]).toEqual(new Array(10).fill(1));
+    // one call past maxTimeMs finishes a case in its first slice
+    now = 0;
+    const long = await timeInterleaved([() => { now += 5000; }, () => { now += 1; }], { ...o, warmup: 0 }, () => now);
+    expect(long[0]).toEqual([5000]);
+    expect(long[1]).toHaveLength(10);
   });
 });
 
