@@ -28,8 +28,9 @@ struct Sampler {
   const ModelConfig& c;
   const int64_t D;
   const bool cfg;  // diffusion with classifier-free guidance
-  // tv, wv: a step's start and end times; gw: the CFG scale per sample (eval's own, so that an
-  // evaluation between the Euler predictor and the Heun corrector leaves the step's times alone)
+  // tv, wv: a step's start and end times; gw: the CFG scale per sample, filled once (its own
+  // buffer, so that an evaluation between the Euler predictor and the Heun corrector leaves the
+  // step's times alone)
   typename Ops::Buffer x, x2, F, F2, u, tv, wv, gw, sc;
   int64_t nfe = 0;
 
@@ -50,6 +51,7 @@ struct Sampler {
     wv = ops.alloc(nb);
     gw = ops.alloc(nb);
     sc = ops.alloc(nb);
+    if (cfg) fill(gw, nb, o.guidance);
   }
   void poll() const {
     if (o.aborted && o.aborted()) fail(SCM_E_ABORTED, "sampling was aborted");
@@ -76,7 +78,6 @@ struct Sampler {
     cond.t.insert(cond.t.end(), static_cast<size_t>(nb), t);
     cond.labels.insert(cond.labels.end(), static_cast<size_t>(nb), static_cast<int32_t>(c.num_classes));
     m.network().forward(w, 2 * nb, u.data(), cond, F.data(), nullptr, false);
-    fill(gw, nb, o.guidance);
     ops.cfg_combine(nb, D, gw.data(), F.data() + nb * D, F.data(), out);
     nfe += 2;
   }
