@@ -80,24 +80,6 @@ export function enoughRuns(runs: number, totalMs: number, o: RepeatOptions): boo
   return runs >= o.minRuns && totalMs >= o.minTimeMs;
 }
 
-/**
- * Calls fn `warmup` times untimed, then times calls (wall clock, performance.now unless
- * `clock` is given) until enoughRuns says stop. Returns each timed call's time.
- */
-export async function timeRepeated(fn: () => Promise<unknown> | unknown, o: RepeatOptions, clock: () => number = () => performance.now()): Promise<number[]> {
-  for (let i = 0; i < o.warmup; i++) await fn();
-  const times: number[] = [];
-  let total = 0;
-  while (!enoughRuns(times.length, total, o)) {
-    const t0 = clock();
-    await fn();
-    const dt = clock() - t0;
-    times.push(dt);
-    total += dt;
-  }
-  return times;
-}
-
 /** Rounds over which timeInterleaved spreads each case's timed work (at least). */
 export const INTERLEAVE_ROUNDS = 5;
 
@@ -107,7 +89,7 @@ export const INTERLEAVE_ROUNDS = 5;
  * honest. Each case gets `warmup` untimed calls first. Then every round gives each unfinished
  * case one slice: at least one call, and more while the slice holds under minTimeMs / rounds of
  * timed work and ceil(maxRuns / rounds) calls. A case is finished when enoughRuns says so for
- * its own runs and total, the same rule as timeRepeated. Returns each case's timed calls.
+ * its own runs and total. Returns each case's timed calls.
  */
 export async function timeInterleaved(fns: readonly (() => Promise<unknown> | unknown)[], o: RepeatOptions, clock: () => number = () => performance.now(), rounds = INTERLEAVE_ROUNDS): Promise<number[][]> {
   for (const fn of fns) for (let i = 0; i < o.warmup; i++) await fn();
@@ -131,6 +113,15 @@ export async function timeInterleaved(fns: readonly (() => Promise<unknown> | un
     }
     if (!ran) return times;
   }
+}
+
+/**
+ * Calls fn `warmup` times untimed, then times calls (wall clock, performance.now unless
+ * `clock` is given) until enoughRuns says stop: timeInterleaved with one case. Returns each
+ * timed call's time.
+ */
+export async function timeRepeated(fn: () => Promise<unknown> | unknown, o: RepeatOptions, clock: () => number = () => performance.now()): Promise<number[]> {
+  return (await timeInterleaved([fn], o, clock))[0];
 }
 
 /** Formats milliseconds with 3 significant digits (at least, from 1000 ms: whole ms; µs below 1 ms, s from 10 s). */

@@ -28,10 +28,12 @@ function edmTimes(steps: number, sd: number): number[] {
   return Array.from({ length: steps }, (_, i) => Math.atan((a + (steps === 1 ? 0 : i / (steps - 1)) * (b - a)) ** 7 / sd));
 }
 
+/** Numbers per sample. */
+const sampleSize = (m: Model) => m.config.sampleShape.reduce((a, b) => a * b, 1);
+
 /** F(x / sd, t) from the engine's forward with the EMA weights, per sample; CFG when w !== 1. */
 async function network(m: Model, x: Float64Array, t: number, labels: Int32Array | undefined, w: number, guidanceInput?: number): Promise<Float64Array> {
-  const D = x.length / (labels?.length ?? x.length);
-  const B = x.length / D;
+  const B = x.length / sampleSize(m);
   const u = Float32Array.from(x, (v) => v / m.config.sd);
   const run = async (l: Int32Array | undefined) => {
     const [F] = await native().modelForward(m.live('t'), { u, t: new Array(B).fill(t), labels: l, guidance: guidanceInput === undefined ? undefined : new Array(B).fill(guidanceInput), useEma: true, batch: B });
@@ -49,7 +51,7 @@ async function noise(seed: number, stage: number, n: number): Promise<Float64Arr
 
 /** The diffusion samplers in EDM variables. */
 async function diffusionReference(m: Model, count: number, times: number[], solver: 'euler' | 'heun', labels: Int32Array, w: number, seed: number): Promise<Float64Array> {
-  const sd = m.config.sd, D = m.config.sampleShape.reduce((a, b) => a * b, 1);
+  const sd = m.config.sd, D = sampleSize(m);
   const sigma = (t: number) => sd * Math.tan(t);
   const denoise = async (xt: Float64Array, t: number) => {
     const F = await network(m, xt, t, labels, w);
@@ -76,7 +78,7 @@ async function diffusionReference(m: Model, count: number, times: number[], solv
 
 /** Consistency sampling (SCM.md §6): x0 = cos t x - sin t sd F, re-noised to the next time. */
 async function consistencyReference(m: Model, count: number, times: number[], labels: Int32Array, g: number | undefined, seed: number): Promise<Float64Array> {
-  const sd = m.config.sd, D = m.config.sampleShape.reduce((a, b) => a * b, 1);
+  const sd = m.config.sd, D = sampleSize(m);
   let x = (await noise(seed, 0, count * D)).map((e) => sd * e);
   let x0 = x;
   for (let j = 0; j < times.length; j++) {
