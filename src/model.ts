@@ -266,13 +266,19 @@ export async function loadModel(source: string, options?: { backend?: BackendNam
   const o = checkOptions(options, ['backend'], 'loadModel');
   if (typeof source !== 'string' || source.length === 0) throw argumentError(`loadModel: expected a file path or a bundled model name (${BUNDLED_MODELS.join(', ')}), got ${describe(source)}`);
   const backend = checkBackend(o.backend, 'loadModel');
-  return (await readCheckpoint(resolveModelPath(source), { backend })).model;
+  return (await readCheckpoint(resolveModelPath(source, 'loadModel:'), { backend })).model;
 }
 
-/** A bundled model's file, or the path itself. */
-export function resolveModelPath(source: string): string {
+/**
+ * A bundled model's file, or the path itself when that file exists; else an E_IO error that
+ * begins with `where` ('loadModel:', 'scm sample: --model') and names the bundled models.
+ */
+export function resolveModelPath(source: string, where: string): string {
   const bundled = BUNDLED[source];
-  if (!bundled) return source;
+  if (!bundled) {
+    if (!existsSync(source)) throw new ScmError(`${where} ${source}: no such file, and not a bundled model (${BUNDLED_MODELS.join(', ')})`, 'E_IO');
+    return source;
+  }
   const file = path.join(modelsDir(), bundled);
   if (!existsSync(file)) throw new ScmError(`the bundled model '${source}' is missing from this installation (${file})`, 'E_IO');
   return file;

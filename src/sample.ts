@@ -56,7 +56,7 @@ export async function sample(model: Model | string, options: SampleOptions): Pro
   if (options === undefined) throw argumentError(`${where}: options { count } are required`);
   const backend = checkBackend(o.backend, where);
   if (typeof model === 'string') {
-    const loaded = (await readCheckpoint(resolveModelPath(model), { backend })).model;
+    const loaded = (await readCheckpoint(resolveModelPath(model, `${where}:`), { backend })).model;
     try {
       return await sample(loaded, { ...options, backend: undefined });
     } finally {

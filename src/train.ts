@@ -357,7 +357,7 @@ async function teacherModel(t: unknown, backend: BackendName, where: string): Pr
     t.live(where);
     return { model: t, owned: false };
   }
-  if (typeof t === 'string') return { model: (await readCheckpoint(resolveModelPath(t), { backend })).model, owned: true };
+  if (typeof t === 'string') return { model: (await readCheckpoint(resolveModelPath(t, `${where}: teacher`), { backend })).model, owned: true };
   throw argumentError(`${where}: teacher must be a Model, a checkpoint path or a bundled model name, got ${describe(t)}`);
 }
 

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { describe, expect, test } from 'vitest';
-import { BUNDLED_MODELS, classAccuracy, loadModel, sample } from '../src/index.js';
-import { relL2 } from './helpers.js';
+import { BUNDLED_MODELS, classAccuracy, loadModel, sample, trainConsistency } from '../src/index.js';
+import { expectScmError, relL2 } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -100,5 +100,14 @@ describe('bundled models', () => {
     const png = PNG.sync.read(readFileSync(out));
     // cells of 28 + 2 padding, plus the outer padding, at scale 1
     expect([png.width, png.height]).toEqual([10 * 30 + 2, 10 * 30 + 2]);
+  });
+});
+
+describe('a model name that is neither a file nor a bundled model', () => {
+  test('loadModel, sample and trainConsistency say so and list the bundled models', async () => {
+    const names = /no such file, and not a bundled model \(fashion-mnist, fashion-mnist-teacher\)/;
+    await expectScmError(loadModel('fashion-mnst'), 'E_IO', new RegExp(`^loadModel: fashion-mnst: ${names.source}`));
+    await expectScmError(sample('fashion-mnst', { count: 2 }), 'E_IO', new RegExp(`^sample: fashion-mnst: ${names.source}`));
+    await expectScmError(trainConsistency({ method: 'scd', teacher: 'teacher-typo', data: 'moons', steps: 1 }), 'E_IO', new RegExp(`^trainConsistency: teacher teacher-typo: ${names.source}`));
   });
 });

@@ -1,9 +1,7 @@
 // What every `scm` command is (a name, an option table, help text and a run function) and the
 // pieces the commands share: the backend options, describing a model and the machine.
-import { existsSync } from 'node:fs';
 import { backendInfo, setCpuThreads } from '../backend.js';
-import { ScmError } from '../errors.js';
-import { BUNDLED_MODELS, type Model } from '../model.js';
+import { resolveModelPath, type Model } from '../model.js';
 import type { ModelChoice } from '../model-config.js';
 import { formatHelp, parseOptions, type HelpText, type OptionTable, type OptionValues } from './options.js';
 
@@ -57,8 +55,7 @@ export function describeBackend(backend: 'cpu' | 'cuda'): string {
 
 /** A --model / --teacher value: a bundled name, or a file that must exist. */
 export function checkModelSource(command: string, option: string, source: string): void {
-  if (BUNDLED_MODELS.includes(source) || existsSync(source)) return;
-  throw new ScmError(`scm ${command}: --${option} ${source}: no such file, and not a bundled model (${BUNDLED_MODELS.join(', ')})`, 'E_IO');
+  resolveModelPath(source, `scm ${command}: --${option}`);
 }
 
 /** '1.23M', '45.6k', '999'. */

@@ -6,7 +6,7 @@ import { DATASET_NAMES } from '../data/index.js';
 import { argumentError } from '../errors.js';
 import { BUNDLED_MODELS, resolveModelPath, type Model } from '../model.js';
 import { trainConsistency } from '../train.js';
-import { applyThreads, BACKEND_OPTIONS, checkModelSource, defineCommand, describeChoice, sampleSuggestion } from './command.js';
+import { applyThreads, BACKEND_OPTIONS, defineCommand, describeChoice, sampleSuggestion } from './command.js';
 import type { OptionTable } from './options.js';
 import {
   checkpointInfo, DATA_EXTRA_OPTIONS, dataOptions, isDatasetName, NETWORK_OPTIONS, networkChoice, networkGiven, optimisation,
@@ -57,8 +57,7 @@ async function run(name: string, v: Record<string, unknown>, given: ReadonlySet<
   const method = v.method as 'sct' | 'scd';
   const teacher = v.teacher as string | undefined;
   if (method === 'scd' && teacher === undefined) throw argumentError(`scm ${name}: --teacher is required with --method scd`);
-  if (teacher !== undefined) checkModelSource(name, 'teacher', teacher);
-  const info = teacher === undefined ? undefined : await checkpointInfo(resolveModelPath(teacher));
+  const info = teacher === undefined ? undefined : await checkpointInfo(resolveModelPath(teacher, `scm ${name}: --teacher`));
   if (info && info.kind !== 'diffusion') throw argumentError(`scm ${name}: --teacher ${teacher} holds a ${info.kind} model; ${method} starts from a diffusion model (scm train-teacher)`);
   const shaping = networkGiven(given);
   if (teacher !== undefined && shaping) throw argumentError(`scm ${name}: --${shaping} shapes a network trained from scratch (--method sct without --teacher); with --teacher the student takes the teacher's network`);
