@@ -1,7 +1,9 @@
-// The CPU backend's attention family entries: the float instantiations of the tiled
-// (attention_flash.h) and naive (attention_naive.h) kernels. The precision field of the
-// shape is ignored on the CPU (fp32 throughout).
+// The CPU backend's attention family entries: the forward runs the vectorised float fast path
+// (attention_fast.h) on the best ISA; the JVP and backward are the float instantiations of the
+// tiled reference (attention_flash.h); the naive entries are attention_naive.h. The precision
+// field of the shape is ignored on the CPU (fp32 throughout).
 #include "../core/kernels/table.h"
+#include "attention_fast.h"
 #include "attention_flash.h"
 
 namespace {
@@ -33,7 +35,7 @@ int forward(const ScmAttentionShape* s, const float* q, const float* k, const fl
             float* lse) {
   return scm::guarded([&] {
     check_forward(s, q, k, v, o);
-    scm::cpu::attention_flash_forward<float>(*s, q, k, v, o, lse);
+    scm::cpu::fast::attention_forward(scm::cpu::fast::best_isa(), *s, q, k, v, o, lse);
   });
 }
 

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "framework.h"
+#include "../cpu/attention_fast.h"
 #include "../cpu/attention_flash.h"
 
 using namespace scm_test;
@@ -144,7 +145,9 @@ void check_fd_cases(const Impl& impl) {
   check_fd(impl, 1, 1, 1, 1, 2, {}, 500);      // one query, one key
 }
 
-// The float table entries (tiled, or naive when `naive`) against the double naive reference:
+// The float table entries (forward: the fast path of attention_fast.h; JVP and backward: the
+// tiled kernels of attention_flash.h; or the naive entries when `naive`) against the double
+// naive reference:
 // forward (o, lse), JVP (o, to) and backward (dq, dk, dv), each rel L2 <= tol. Outputs are
 // poisoned with NaN first so an unwritten element fails.
 void check_float_vs_double(bool naive, int64_t batch, int64_t heads, int64_t len_q,
@@ -290,6 +293,38 @@ SCM_TEST(attention_tiled_float_key_lengths) {
   check_float_vs_double(false, 3, 2, 70, 131, 32, {131, 67, 1}, 31);
   check_float_vs_double(false, 2, 2, 65, 64, 16, {63, 64}, 32);
   check_float_vs_double(false, 4, 1, 15, 999, 16, {999, 515, 64, 65}, 33);
+}
+
+// The DiT's attention shapes (49 tokens of 4x4 patches of 28x28, 4 heads of 32; 16 tokens of
+// 7x7 patches) and head dims that are not whole 8-lane groups through the table entries, and
+// the fast forward's ISA variants bit for bit (baseline vs AVX2, awkward lengths, masked keys,
+// an empty row).
+SCM_TEST(attention_fast_forward_dit_shapes_and_isas) {
+  check_float_vs_double(false, 3, 4, 49, 49, 32, {}, 51);
+  check_float_vs_double(false, 2, 2, 16, 16, 64, {}, 52);
+  // head dims that are not whole lane groups, and more than 8 groups (77 = 9 x 8 + 5)
+  check_float_vs_double(false, 2, 1, 37, 53, 5, {53, 9}, 53);
+  check_float_vs_double(false, 1, 2, 70, 131, 17, {}, 54);
+  check_float_vs_double(false, 1, 1, 33, 40, 77, {}, 55);
+  if (!scm::cpu::fast::isa_available(scm::cpu::fast::Isa::Avx2)) throw TestSkip("this CPU has no AVX2: only the baseline variant runs");
+  struct Case { int64_t b, h, lq, lk, d; std::vector<int32_t> kl; };
+  const Case cases[] = {{2, 3, 49, 49, 32, {}}, {3, 1, 37, 53, 5, {53, 0, 9}}, {1, 2, 1, 999, 128, {}}, {1, 1, 70, 131, 17, {}}, {1, 1, 33, 40, 77, {}}};
+  uint64_t seed = 600;
+  for (const Case& c : cases) {
+    std::vector<int32_t> kl = c.kl;
+    const ScmAttentionShape s = make_shape(c.b, c.h, c.lq, c.lk, c.d, &kl);
+    Inputs in = make_inputs(s, seed += 7);
+    const std::vector<float> q = cast<float>(in.q), k = cast<float>(in.k), v = cast<float>(in.v);
+    std::vector<float> o[2], lse[2];
+    for (int i = 0; i < 2; ++i) {
+      o[i].assign(q_size(s), std::numeric_limits<float>::quiet_NaN());
+      lse[i].assign(row_count(s), std::numeric_limits<float>::quiet_NaN());
+      scm::cpu::fast::attention_forward(i ? scm::cpu::fast::Isa::Avx2 : scm::cpu::fast::Isa::Baseline, s, q.data(),
+                                        k.data(), v.data(), o[i].data(), lse[i].data());
+    }
+    SCM_CHECK(std::memcmp(o[0].data(), o[1].data(), o[0].size() * 4) == 0, "q", c.lq, " k", c.lk, " d", c.d, ": o differs between ISAs");
+    SCM_CHECK(std::memcmp(lse[0].data(), lse[1].data(), lse[0].size() * 4) == 0, "q", c.lq, " k", c.lk, ": lse differs between ISAs");
+  }
 }
 
 // The naive float table entries (the benchmark baseline) against the double reference.

@@ -1,0 +1,30 @@
+// The float fast path of the attention forward (o and lse), behind the CPU table's
+// attention.forward (attention_table.cpp). attention_flash.h stays the plain reference (and
+// computes the JVP and the backward); this computes the same softmax(scale q kᵀ) v with the
+// 8-lane vector code of fast_math.h and no libm call in the inner loops: at a DiT's short
+// sequences (49 tokens of a 28x28 image) the reference's scalar exp, per-task buffers and
+// 64-wide tiles made attention a fifth of a batch-1 forward.
+//
+// Per task: a block of up to kRows query rows of one (batch, head). The valid keys of that
+// item (key_lengths) are transposed once per task into d x n8 (n rounded up to 8 lanes, the
+// pad lanes masked to -inf). Per query row, two passes over a row of n logits held in a
+// buffer (not online: a row of len_k floats is small next to the tiles it replaces):
+//   s_c = scale (q . k_c), 8 keys per vector, the dot product summed over x = 0 .. d-1;
+//   m = max_c s_c;  p_c = exp8(s_c - m);  l = Σ_c p_c (lanes, then a fixed-order lane sum);
+//   o = (Σ_c p_c v_c) / l  (8 head-dim lanes per vector, keys in order);  lse = m + log l.
+// A row without a valid key gives o = 0 and lse = -inf, as the reference.
+// Accuracy: float arithmetic with exp8 (2 ulp); the tests compare with the double naive
+// reference at 1e-5 relative L2 (native/tests/attention_test.cpp) and the ISA variants bit
+// for bit (plain IEEE float operations in the same order, no FMA under -ffp-contract=off).
+#pragma once
+#include <cstdint>
+
+#include "../core/kernels/attention.h"
+#include "fast_math.h"
+
+namespace scm::cpu::fast {
+
+void attention_forward(Isa isa, const ScmAttentionShape& s, const float* q, const float* k, const float* v, float* o,
+                       float* lse /* nullable */);
+
+}  // namespace scm::cpu::fast
