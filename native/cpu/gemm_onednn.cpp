@@ -12,7 +12,8 @@
 // - Scratchpad: user mode, one grow-only buffer per calling thread (primitives execute
 //   concurrently from the pool's threads).
 // - Batch broadcast: a zero batch stride becomes a batch dimension of 1 (oneDNN broadcasts
-//   it); when both A and B are broadcast the items are computed one by one.
+//   it; the descriptor's stride of that dimension is made nonzero, see matrix()); when both
+//   A and B are broadcast the items are computed one by one.
 #include <dnnl.hpp>
 
 #include <cstring>
@@ -77,6 +78,10 @@ struct Matmul {
 dnnl::memory::desc matrix(int64_t batch, int64_t stride, int64_t rows, int64_t cols, int64_t ld, bool trans, dt type) {
   const int64_t rs = trans ? 1 : ld, cs = trans ? ld : 1;
   if (batch == 0) return dnnl::memory::desc(dims{rows, cols}, type, dims{rs, cs});
+  // A broadcast operand (batch dimension 1) keeps a nonzero batch stride: oneDNN 2.6 serves a
+  // zero stride only with its reference matmul (ref:any, ~100x slower); for a dimension of
+  // size 1 the stride is never used.
+  if (batch == 1) stride = rows * cols;
   return dnnl::memory::desc(dims{batch, rows, cols}, type, dims{stride, rs, cs});
 }
 
