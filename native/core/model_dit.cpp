@@ -198,8 +198,7 @@ void Dit<Ops>::run(const T* P, int64_t B, const T* u, const Conditioning& cond, 
     BlockActs& a = blocks_[l];
     const T* h = hs_[l].data();
     T* mod = a.mod.data();  // chunk j at mod + j * S * nb: [s1, b1, s2, b2]
-    for (int64_t j = 0; j < 4; ++j)
-      lin(B, w, w, cact, bp.mod_w + static_cast<size_t>(j * w * w), P + bp.mod_b + j * w, mod + j * S * nb);
+    nn::linear_chunks(o, stacked, 4, B, w, w, cact, P + bp.mod_w, P + bp.mod_b, mod, S * nb);
     const T *s1 = mod, *b1 = mod + S * nb, *s2 = mod + 2 * S * nb, *b2 = mod + 3 * S * nb;
     // attention branch
     modnorm(h, s1, b1, a.x1.data(), a.n1.view());
@@ -237,8 +236,7 @@ void Dit<Ops>::run(const T* P, int64_t B, const T* u, const Conditioning& cond, 
   }
   // final layer
   T* fm = fmod_.data();
-  lin(B, w, w, cact, p_.fmod_w, P + p_.fmod_b, fm);
-  lin(B, w, w, cact, p_.fmod_w + static_cast<size_t>(w * w), P + p_.fmod_b + w, fm + S * nb);
+  nn::linear_chunks(o, stacked, 2, B, w, w, cact, P + p_.fmod_w, P + p_.fmod_b, fm, S * nb);
   modnorm(hs_[c_.depth].data(), fm, fm + S * nb, xf_.data(), fnorm_.view());
   lin(R, w, Pd, xf_.data(), p_.out_w, P + p_.out_b, outtok_.data());
   o.unpatchify(S * B, C, Hh, Ww, p, outtok_.data(), F);

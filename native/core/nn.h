@@ -43,6 +43,26 @@ void linear_dual(const Ops& ops, int64_t rows, int64_t in, int64_t out, const T*
   if (b) ops.bias_act_forward(rows, out, SCM_ACT_IDENTITY, yy, b, yy);
 }
 
+// `chunks` linears of one input, as one batched GEMM (the input broadcast, stride 0):
+// y + j * y_stride [R, out] = x [R, in] W_j^T + b_j for j < chunks, W_j = W + j * out * in,
+// b_j = b + j * out (nullable). R = rows, or 2 * rows when `stacked` (a dual pass: the biases
+// on the primal rows only). One call instead of `chunks` (the DiT's modulation linears: at
+// batch 1 each is a 1 x w x w product whose call costs more than its arithmetic).
+template <class Ops, class T = typename Ops::T>
+void linear_chunks(const Ops& ops, bool stacked, int64_t chunks, int64_t rows, int64_t in, int64_t out, const T* x,
+                   const T* W, const T* b, T* y, int64_t y_stride) {
+  if (rows == 0 || chunks == 0) return;
+  ScmGemmDesc d = gemm_desc((stacked ? 2 : 1) * rows, out, in, false, true, 0.f);
+  d.batch = chunks;
+  d.stride_a = 0;
+  d.stride_b = out * in;
+  d.stride_c = y_stride;
+  ops.gemm(d, x, W, y);
+  if (b)
+    for (int64_t j = 0; j < chunks; ++j)
+      ops.bias_act_forward(rows, out, SCM_ACT_IDENTITY, y + j * y_stride, b + j * out, y + j * y_stride);
+}
+
 // db [cols] += column sums of dy [rows, cols], as a GEMM with a vector of ones (>= rows).
 template <class Ops, class T = typename Ops::T>
 void column_sums(const Ops& ops, int64_t rows, int64_t cols, const T* dy, const T* ones, T* db) {
