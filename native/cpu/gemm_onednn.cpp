@@ -164,9 +164,15 @@ const char* name() {
 }
 
 bool native_bf16() {
-  // A bf16 matmul the CPU cannot run natively has no implementation (or only oneDNN's
-  // reference one, far slower than widening to fp32).
+  // bf16 products are native only where the CPU has bf16 instructions (AVX512-BF16 or AMX;
+  // DNNL_MAX_CPU_ISA can lower what oneDNN uses). Elsewhere oneDNN either has no bf16
+  // implementation, only its reference one, or (on AVX-512 without BF16) an emulated one:
+  // measured on a 2-core AVX-512 Xeon without BF16, 55-62 GFLOP/s against 300-345 for fp32
+  // (npm run bench -- gemm, 2026-12-03), so widening to fp32 is faster on all of them.
   static const bool native = [] {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+    if ((isa & bf16) != bf16) return false;
     try {
       SingleThreaded one;
       ScmGemmDesc d{};
