@@ -133,6 +133,113 @@ SCM_FAST_INLINE void forward_task(const ScmAttentionShape& s, const float* q, co
   }
 }
 
+// ---------------------------------------------------------------- backward (short sequences)
+constexpr int64_t kBackwardMaxTile = 16384;  // len_q x n8 floats of P (and of dS) per head: 64 KB
+
+struct BackwardBuffers {
+  std::vector<float> kt, vt, p, ds, pt, dst;
+};
+
+// dst[c * ld_dst + r] = src[r * ld_src + c] for r < rows, c < cols.
+SCM_FAST_INLINE void transpose(const float* src, int64_t rows, int64_t cols, int64_t ld_src, float* dst,
+                               int64_t ld_dst) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[c * ld_dst + r] = src[r * ld_src + c];
+}
+
+// x . y over d floats, summed in index order like one lane of logits(): where o_r = v_c (a
+// single valid key) D_r then equals dO_r . v_c bit for bit and dS = 0 exactly, as in exact
+// arithmetic (the reference's result there is 0, so any rounding residue would be all error).
+SCM_FAST_INLINE float dot(const float* x, const float* y, int64_t d) {
+  float acc = 0.0f;
+  for (int64_t i = 0; i < d; ++i) acc = acc + x[i] * y[i];
+  return acc;
+}
+
+// Rows [r0, r0 + nr) of P and dS: on entry P holds scale (q . k) and dS holds dO . v.
+SCM_FAST_INLINE void backward_rows(const float* lse, const float* dO, const float* O, int64_t d, int64_t n, int64_t n8,
+                                   float scale, int64_t nr, float* P, float* dS) {
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  for (int64_t r = 0; r < nr; ++r) {
+    float* pr = P + r * n8;
+    float* dsr = dS + r * n8;
+    if (lse[r] == neg_inf) {  // no valid key: P = dS = 0
+      std::fill(pr, pr + n8, 0.0f);
+      std::fill(dsr, dsr + n8, 0.0f);
+      continue;
+    }
+    const float D = dot(dO + r * d, O + r * d, d);
+    for (int64_t c = 0; c < n8; c += kLanes) {
+      const f8 p = exp8(load(pr + c) - lse[r]);
+      store(pr + c, p);
+      store(dsr + c, p * (load(dsr + c) - D) * scale);
+    }
+    for (int64_t c = n; c < n8; ++c) pr[c] = dsr[c] = 0.0f;  // pad keys
+  }
+}
+
+SCM_FAST_INLINE void backward_task(const ScmAttentionShape& s, const float* q, const float* k, const float* v,
+                                   const float* o, const float* lse, const float* dout, float* dq, float* dk, float* dv,
+                                   int64_t bh, BackwardBuffers& b) {
+  const int64_t Lq = s.len_q, Lk = s.len_k, d = s.head_dim;
+  const int64_t n = std::max<int64_t>(0, attention_valid_keys(s, bh / s.heads));
+  const float *Q = q + bh * Lq * d, *K = k + bh * Lk * d, *V = v + bh * Lk * d;
+  const float *O = o + bh * Lq * d, *dO = dout + bh * Lq * d, *LSE = lse + bh * Lq;
+  float *dQ = dq + bh * Lq * d, *dK = dk + bh * Lk * d, *dV = dv + bh * Lk * d;
+  std::fill(dK + n * d, dK + Lk * d, 0.0f);  // masked keys
+  std::fill(dV + n * d, dV + Lk * d, 0.0f);
+  if (n == 0) {
+    std::fill(dQ, dQ + Lq * d, 0.0f);
+    return;
+  }
+  const int64_t n8 = (n + kLanes - 1) / kLanes * kLanes;
+  b.kt.assign(static_cast<size_t>(d * n8), 0.0f);
+  b.vt.assign(static_cast<size_t>(d * n8), 0.0f);
+  b.p.resize(static_cast<size_t>(Lq * n8));
+  b.ds.resize(static_cast<size_t>(Lq * n8));
+  b.pt.resize(static_cast<size_t>(n * Lq));
+  b.dst.resize(static_cast<size_t>(n * Lq));
+  transpose(K, n, d, d, b.kt.data(), n8);  // d x n8, pad lanes 0
+  transpose(V, n, d, d, b.vt.data(), n8);
+  const float scale = static_cast<float>(s.scale);
+  for (int64_t r0 = 0; r0 < Lq; r0 += 4) {
+    const int64_t nr = std::min<int64_t>(4, Lq - r0);
+    float* P = b.p.data() + r0 * n8;
+    float* dS = b.ds.data() + r0 * n8;
+    if (nr == 4) {
+      logits<4>(Q + r0 * d, d, b.kt.data(), n8, scale, P);
+      logits<4>(dO + r0 * d, d, b.vt.data(), n8, 1.0f, dS);
+    } else {
+      for (int64_t r = 0; r < nr; ++r) {
+        logits<1>(Q + (r0 + r) * d, d, b.kt.data(), n8, scale, P + r * n8);
+        logits<1>(dO + (r0 + r) * d, d, b.vt.data(), n8, 1.0f, dS + r * n8);
+      }
+    }
+    backward_rows(LSE + r0, dO + r0 * d, O + r0 * d, d, n, n8, scale, nr, P, dS);
+    for (int64_t r = 0; r < nr; ++r) weighted_values(dS + r * n8, n, K, d, 1.0f, dQ + (r0 + r) * d);
+  }
+  transpose(b.p.data(), Lq, n, n8, b.pt.data(), Lq);  // n x len_q
+  transpose(b.ds.data(), Lq, n, n8, b.dst.data(), Lq);
+  for (int64_t c = 0; c < n; ++c) {
+    weighted_values(b.pt.data() + c * Lq, Lq, dO, d, 1.0f, dV + c * d);
+    weighted_values(b.dst.data() + c * Lq, Lq, Q, d, 1.0f, dK + c * d);
+  }
+}
+
+using BackwardFn = void (*)(const ScmAttentionShape&, const float*, const float*, const float*, const float*,
+                            const float*, const float*, float*, float*, float*, int64_t, BackwardBuffers&);
+
+#define SCM_ATTENTION_BACKWARD(NAME, ATTR)                                                                        \
+  ATTR void NAME(const ScmAttentionShape& s, const float* q, const float* k, const float* v, const float* o,      \
+                 const float* lse, const float* dout, float* dq, float* dk, float* dv, int64_t bh,                \
+                 BackwardBuffers& b) {                                                                            \
+    backward_task(s, q, k, v, o, lse, dout, dq, dk, dv, bh, b);                                                   \
+  }
+SCM_ATTENTION_BACKWARD(backward_base, )
+#if SCM_FAST_X86
+SCM_ATTENTION_BACKWARD(backward_avx2, SCM_FAST_TARGET_AVX2)
+#endif
+
 using ForwardFn = void (*)(const ScmAttentionShape&, const float*, const float*, const float*, float*, float*, int64_t,
                            std::vector<float>&, std::vector<float>&);
 
@@ -158,7 +265,35 @@ ForwardFn forward_fn(Isa isa) {
   return forward_base;
 }
 
+BackwardFn backward_fn(Isa isa) {
+#if SCM_FAST_X86
+  if (isa == Isa::Avx2) {
+    require(isa_available(Isa::Avx2), SCM_E_ARGUMENT, "attention backward: this CPU has no AVX2");
+    return backward_avx2;
+  }
+#else
+  require(isa == Isa::Baseline, SCM_E_ARGUMENT, "attention backward: only the baseline ISA on this CPU");
+#endif
+  return backward_base;
+}
+
 }  // namespace
+
+bool attention_backward_fits(const ScmAttentionShape& s) {
+  const int64_t n8 = (s.len_k + kLanes - 1) / kLanes * kLanes;
+  return s.len_q <= kBackwardMaxTile && n8 <= kBackwardMaxTile && s.len_q * n8 <= kBackwardMaxTile;
+}
+
+void attention_backward(Isa isa, const ScmAttentionShape& s, const float* q, const float* k, const float* v,
+                        const float* o, const float* lse, const float* dout, float* dq, float* dk, float* dv) {
+  require(attention_backward_fits(s), SCM_E_ARGUMENT, "attention backward fast path: len_q ", s.len_q, " x len_k ",
+          s.len_k, " is over its per-head buffer");
+  const BackwardFn fn = backward_fn(isa);
+  parallel_for(static_cast<size_t>(s.batch * s.heads), 1, [&](size_t begin, size_t end) {
+    thread_local BackwardBuffers buffers;
+    for (size_t t = begin; t < end; ++t) fn(s, q, k, v, o, lse, dout, dq, dk, dv, static_cast<int64_t>(t), buffers);
+  });
+}
 
 void attention_forward(Isa isa, const ScmAttentionShape& s, const float* q, const float* k, const float* v, float* o,
                        float* lse) {

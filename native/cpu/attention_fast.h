@@ -27,4 +27,17 @@ namespace scm::cpu::fast {
 void attention_forward(Isa isa, const ScmAttentionShape& s, const float* q, const float* k, const float* v, float* o,
                        float* lse /* nullable */);
 
+// The backward (dq, dk, dv from o, lse and dout) for short sequences: one task per (batch,
+// head) keeps the head's whole P and dS (len_q x n8 floats each) in cache, so it runs only when
+// attention_backward_fits(s); the table falls back to the tiled reference otherwise. Per head:
+// keys and values transposed once (d x n8, pad lanes 0), then per query row r
+//   P_rc = exp8(scale (q_r . k_c) - lse_r),  D_r = dO_r . o_r,
+//   dS_rc = scale P_rc ((dO_r . v_c) - D_r)   (0 for pad keys and rows with lse_r = -inf),
+//   dq_r = Σ_c dS_rc k_c;
+// then P and dS transposed (n x len_q) for dv_c = Σ_r P_rc dO_r and dk_c = Σ_r dS_rc q_r.
+// Masked keys get dk = dv = 0. Same float accuracy and ISA bit-identity as the forward.
+bool attention_backward_fits(const ScmAttentionShape& s);
+void attention_backward(Isa isa, const ScmAttentionShape& s, const float* q, const float* k, const float* v,
+                        const float* o, const float* lse, const float* dout, float* dq, float* dk, float* dv);
+
 }  // namespace scm::cpu::fast

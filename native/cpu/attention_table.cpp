@@ -1,6 +1,7 @@
-// The CPU backend's attention family entries: the forward runs the vectorised float fast path
-// (attention_fast.h) on the best ISA; the JVP and backward are the float instantiations of the
-// tiled reference (attention_flash.h); the naive entries are attention_naive.h. The precision
+// The CPU backend's attention family entries: the forward, and the backward of short sequences
+// (attention_backward_fits), run the vectorised float fast paths (attention_fast.h) on the best
+// ISA; the JVP and the backward of long sequences are the float instantiations of the tiled
+// reference (attention_flash.h); the naive entries are attention_naive.h. The precision
 // field of the shape is ignored on the CPU (fp32 throughout).
 #include "../core/kernels/table.h"
 #include "attention_fast.h"
@@ -61,7 +62,10 @@ int backward(const ScmAttentionShape* s, const float* q, const float* k, const f
   return scm::guarded([&] {
     check_backward(s, q, k, v, o, dout, dq, dk, dv);
     need(lse, s->batch * s->heads * s->len_q, "lse");
-    scm::cpu::attention_flash_backward<float>(*s, q, k, v, o, lse, dout, dq, dk, dv);
+    if (scm::cpu::fast::attention_backward_fits(*s))
+      scm::cpu::fast::attention_backward(scm::cpu::fast::best_isa(), *s, q, k, v, o, lse, dout, dq, dk, dv);
+    else
+      scm::cpu::attention_flash_backward<float>(*s, q, k, v, o, lse, dout, dq, dk, dv);
   });
 }
 

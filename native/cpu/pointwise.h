@@ -154,7 +154,17 @@ void bias_column_sums(int64_t rows, int64_t cols, const T* dx, T* dbias) {
 }
 
 inline float dropout_scale(float p) { return 1.0f / (1.0f - p); }
-inline bool dropout_keep(uint64_t seed, uint64_t index, float p) { return philox::uniform_at(seed, index) >= p; }
+// f(k, keep) for k in [s, e), in order, keep = philox::uniform_at(seed, offset + k) >= p, with
+// one Philox block per 4 consecutive indices (uniform_at computes the whole block for each of
+// its 4 elements).
+template <class F>
+inline void for_each_keep(uint64_t seed, uint64_t offset, int64_t s, int64_t e, float p, F&& f) {
+  for (int64_t k = s; k < e;) {
+    const uint64_t index = offset + static_cast<uint64_t>(k);
+    const philox::Block b = philox::block_at(seed, index >> 2);
+    for (unsigned w = static_cast<unsigned>(index & 3u); w < 4u && k < e; ++w, ++k) f(k, philox::to_uniform(b.v[w]) >= p);
+  }
+}
 
 }  // namespace pointwise_detail
 
@@ -359,8 +369,7 @@ template <class T>
 void dropout_apply(int64_t n, float p, uint64_t seed, uint64_t offset, const T* x, T* y) {
   const T scale = static_cast<T>(pointwise_detail::dropout_scale(p));
   pointwise_detail::for_chunks(n, [&](int64_t s, int64_t e) {
-    for (int64_t k = s; k < e; ++k)
-      y[k] = pointwise_detail::dropout_keep(seed, offset + uint64_t(k), p) ? x[k] * scale : T(0);
+    pointwise_detail::for_each_keep(seed, offset, s, e, p, [&](int64_t k, bool keep) { y[k] = keep ? x[k] * scale : T(0); });
   });
 }
 template <class T>
@@ -371,12 +380,11 @@ template <class T>
 void dropout_dual(int64_t n, float p, uint64_t seed, uint64_t offset, const T* x, const T* tx, T* y, T* ty) {
   const T scale = static_cast<T>(pointwise_detail::dropout_scale(p));
   pointwise_detail::for_chunks(n, [&](int64_t s, int64_t e) {
-    for (int64_t k = s; k < e; ++k) {
-      const bool keep = pointwise_detail::dropout_keep(seed, offset + uint64_t(k), p);
+    pointwise_detail::for_each_keep(seed, offset, s, e, p, [&](int64_t k, bool keep) {
       const T xv = x[k], tv = tx[k];
       y[k] = keep ? xv * scale : T(0);
       ty[k] = keep ? tv * scale : T(0);
-    }
+    });
   });
 }
 template <class T>

@@ -327,6 +327,44 @@ SCM_TEST(attention_fast_forward_dit_shapes_and_isas) {
   }
 }
 
+// The fast backward (attention_fast.h, the table's backward for short sequences): which shapes
+// it takes (the DiT's, not the long ones the tiled reference keeps), and its ISA variants bit
+// for bit. Its accuracy against the double reference is checked through the table entries by
+// the tiled_float and fast_forward tests above (every case with len_q x len_k within its
+// buffer: 15x15, 64x64, 49x49, 37x53, 70x131, ...), its empty rows by attention_empty_rows.
+SCM_TEST(attention_fast_backward_dit_shapes_and_isas) {
+  SCM_CHECK(scm::cpu::fast::attention_backward_fits(make_shape(128, 4, 49, 49, 32, nullptr)), "the DiT shape must take the fast backward");
+  SCM_CHECK(scm::cpu::fast::attention_backward_fits(make_shape(1, 1, 70, 131, 17, nullptr)), "70 x 131 must take the fast backward");
+  SCM_CHECK(!scm::cpu::fast::attention_backward_fits(make_shape(1, 1, 515, 515, 64, nullptr)), "515 x 515 must stay on the tiled reference");
+  SCM_CHECK(!scm::cpu::fast::attention_backward_fits(make_shape(1, 1, 1, 999999, 16, nullptr)), "a very long key row must stay on the tiled reference");
+  if (!scm::cpu::fast::isa_available(scm::cpu::fast::Isa::Avx2)) throw TestSkip("this CPU has no AVX2: only the baseline variant runs");
+  struct Case { int64_t b, h, lq, lk, d; std::vector<int32_t> kl; };
+  const Case cases[] = {{2, 3, 49, 49, 32, {}}, {3, 1, 37, 53, 5, {53, 0, 9}}, {1, 2, 1, 999, 128, {}}, {1, 1, 70, 131, 17, {}}, {1, 1, 33, 40, 77, {}}};
+  uint64_t seed = 700;
+  for (const Case& c : cases) {
+    std::vector<int32_t> kl = c.kl;
+    const ScmAttentionShape s = make_shape(c.b, c.h, c.lq, c.lk, c.d, &kl);
+    SCM_CHECK(scm::cpu::fast::attention_backward_fits(s), "q", c.lq, " k", c.lk, ": expected to fit");
+    Inputs in = make_inputs(s, seed += 7);
+    const std::vector<float> q = cast<float>(in.q), k = cast<float>(in.k), v = cast<float>(in.v), dout = cast<float>(in.dout);
+    std::vector<float> o(q_size(s)), lse(row_count(s));
+    scm::cpu::fast::attention_forward(scm::cpu::fast::Isa::Baseline, s, q.data(), k.data(), v.data(), o.data(), lse.data());
+    std::vector<float> g[2][3];
+    for (int i = 0; i < 2; ++i) {
+      g[i][0].assign(q_size(s), std::numeric_limits<float>::quiet_NaN());
+      g[i][1].assign(k_size(s), std::numeric_limits<float>::quiet_NaN());
+      g[i][2].assign(k_size(s), std::numeric_limits<float>::quiet_NaN());
+      scm::cpu::fast::attention_backward(i ? scm::cpu::fast::Isa::Avx2 : scm::cpu::fast::Isa::Baseline, s, q.data(), k.data(),
+                                         v.data(), o.data(), lse.data(), dout.data(), g[i][0].data(), g[i][1].data(), g[i][2].data());
+    }
+    const char* names[3] = {"dq", "dk", "dv"};
+    for (int j = 0; j < 3; ++j) {
+      for (float x : g[0][j]) SCM_CHECK(std::isfinite(x), "q", c.lq, " k", c.lk, ": ", names[j], " not finite (unwritten?)");
+      SCM_CHECK(std::memcmp(g[0][j].data(), g[1][j].data(), g[0][j].size() * 4) == 0, "q", c.lq, " k", c.lk, " d", c.d, ": ", names[j], " differs between ISAs");
+    }
+  }
+}
+
 // The naive float table entries (the benchmark baseline) against the double reference.
 SCM_TEST(attention_naive_float) {
   check_float_vs_double(true, 2, 3, 15, 64, 32, {}, 41);
