@@ -240,6 +240,91 @@ SCM_ATTENTION_BACKWARD(backward_base, )
 SCM_ATTENTION_BACKWARD(backward_avx2, SCM_FAST_TARGET_AVX2)
 #endif
 
+// ---------------------------------------------------------------- JVP
+struct JvpBuffers {
+  std::vector<float> kt, tkt, s, ts, tmp, b, c;
+};
+
+SCM_FAST_INLINE void jvp_task(const ScmAttentionShape& s, const float* q, const float* k, const float* v,
+                              const float* tq, const float* tk, const float* tv, float* o, float* to, float* lse,
+                              int64_t task, JvpBuffers& w) {
+  const int64_t Lq = s.len_q, Lk = s.len_k, d = s.head_dim;
+  const int64_t q_blocks = (Lq + kRows - 1) / kRows;
+  const int64_t bh = task / q_blocks, i0 = (task % q_blocks) * kRows, nq = std::min(kRows, Lq - i0);
+  const int64_t n = std::max<int64_t>(0, attention_valid_keys(s, bh / s.heads));
+  const float *Q = q + (bh * Lq + i0) * d, *TQ = tq + (bh * Lq + i0) * d;
+  float *O = o + (bh * Lq + i0) * d, *TO = to + (bh * Lq + i0) * d;
+  float* LSE = lse ? lse + bh * Lq + i0 : nullptr;
+  if (n == 0) {  // no valid key: o = to = 0, lse = -inf
+    std::fill(O, O + nq * d, 0.0f);
+    std::fill(TO, TO + nq * d, 0.0f);
+    if (LSE) std::fill(LSE, LSE + nq, -std::numeric_limits<float>::infinity());
+    return;
+  }
+  const int64_t n8 = (n + kLanes - 1) / kLanes * kLanes;
+  const float *K = k + bh * Lk * d, *V = v + bh * Lk * d, *TK = tk + bh * Lk * d, *TV = tv + bh * Lk * d;
+  w.kt.assign(static_cast<size_t>(d * n8), 0.0f);
+  w.tkt.assign(static_cast<size_t>(d * n8), 0.0f);
+  transpose(K, n, d, d, w.kt.data(), n8);
+  transpose(TK, n, d, d, w.tkt.data(), n8);
+  w.s.resize(static_cast<size_t>(4 * n8));
+  w.ts.resize(static_cast<size_t>(4 * n8));
+  w.tmp.resize(static_cast<size_t>(4 * n8));
+  w.b.resize(static_cast<size_t>(d));
+  w.c.resize(static_cast<size_t>(d));
+  const float scale = static_cast<float>(s.scale);
+  for (int64_t r0 = 0; r0 < nq; r0 += 4) {
+    const int nr = static_cast<int>(std::min<int64_t>(4, nq - r0));
+    // S = scale q.k; Sdot = scale (qdot.k + q.kdot)
+    if (nr == 4) {
+      logits<4>(Q + r0 * d, d, w.kt.data(), n8, scale, w.s.data());
+      logits<4>(TQ + r0 * d, d, w.kt.data(), n8, 1.0f, w.ts.data());
+      logits<4>(Q + r0 * d, d, w.tkt.data(), n8, 1.0f, w.tmp.data());
+    } else {
+      for (int r = 0; r < nr; ++r) {
+        logits<1>(Q + (r0 + r) * d, d, w.kt.data(), n8, scale, w.s.data() + r * n8);
+        logits<1>(TQ + (r0 + r) * d, d, w.kt.data(), n8, 1.0f, w.ts.data() + r * n8);
+        logits<1>(Q + (r0 + r) * d, d, w.tkt.data(), n8, 1.0f, w.tmp.data() + r * n8);
+      }
+    }
+    for (int r = 0; r < nr; ++r) {
+      float* p = w.s.data() + r * n8;
+      float* ts = w.ts.data() + r * n8;
+      const float* t2 = w.tmp.data() + r * n8;
+      float m;
+      const float l = softmax_row(p, n, n8, m), inv_l = 1.0f / l;
+      // ts <- p Sdot (pad lanes: p = 0), mu = Σ p Sdot
+      f8 mu = splat(0.0f);
+      for (int64_t c = 0; c < n8; c += kLanes) {
+        const f8 pts = load(p + c) * ((load(ts + c) + load(t2 + c)) * scale);
+        store(ts + c, pts);
+        mu = mu + pts;
+      }
+      const float mu_l = hsum(mu) * inv_l;
+      float* orow = O + (r0 + r) * d;
+      float* torow = TO + (r0 + r) * d;
+      weighted_values(p, n, V, d, inv_l, orow);             // O = Σ p v / l
+      weighted_values(ts, n, V, d, inv_l, w.b.data());      // Σ p Sdot v / l
+      weighted_values(p, n, TV, d, inv_l, w.c.data());      // Σ p vdot / l
+      for (int64_t x = 0; x < d; ++x) torow[x] = (w.b[x] + w.c[x]) - mu_l * orow[x];
+      if (LSE) LSE[r0 + r] = m + std::log(l);
+    }
+  }
+}
+
+using JvpFn = void (*)(const ScmAttentionShape&, const float*, const float*, const float*, const float*, const float*,
+                       const float*, float*, float*, float*, int64_t, JvpBuffers&);
+
+#define SCM_ATTENTION_JVP(NAME, ATTR)                                                                              \
+  ATTR void NAME(const ScmAttentionShape& s, const float* q, const float* k, const float* v, const float* tq,      \
+                 const float* tk, const float* tv, float* o, float* to, float* lse, int64_t task, JvpBuffers& w) { \
+    jvp_task(s, q, k, v, tq, tk, tv, o, to, lse, task, w);                                                         \
+  }
+SCM_ATTENTION_JVP(jvp_base, )
+#if SCM_FAST_X86
+SCM_ATTENTION_JVP(jvp_avx2, SCM_FAST_TARGET_AVX2)
+#endif
+
 using ForwardFn = void (*)(const ScmAttentionShape&, const float*, const float*, const float*, float*, float*, int64_t,
                            std::vector<float>&, std::vector<float>&);
 
@@ -277,7 +362,30 @@ BackwardFn backward_fn(Isa isa) {
   return backward_base;
 }
 
+JvpFn jvp_fn(Isa isa) {
+#if SCM_FAST_X86
+  if (isa == Isa::Avx2) {
+    require(isa_available(Isa::Avx2), SCM_E_ARGUMENT, "attention JVP: this CPU has no AVX2");
+    return jvp_avx2;
+  }
+#else
+  require(isa == Isa::Baseline, SCM_E_ARGUMENT, "attention JVP: only the baseline ISA on this CPU");
+#endif
+  return jvp_base;
+}
+
 }  // namespace
+
+void attention_jvp(Isa isa, const ScmAttentionShape& s, const float* q, const float* k, const float* v, const float* tq,
+                   const float* tk, const float* tv, float* o, float* to, float* lse) {
+  const JvpFn fn = jvp_fn(isa);
+  const int64_t q_blocks = (s.len_q + kRows - 1) / kRows;
+  const size_t tasks = static_cast<size_t>(s.batch * s.heads * q_blocks);
+  parallel_for(tasks, 1, [&](size_t begin, size_t end) {
+    thread_local JvpBuffers buffers;
+    for (size_t t = begin; t < end; ++t) fn(s, q, k, v, tq, tk, tv, o, to, lse, static_cast<int64_t>(t), buffers);
+  });
+}
 
 bool attention_backward_fits(const ScmAttentionShape& s) {
   const int64_t n8 = (s.len_k + kLanes - 1) / kLanes * kLanes;

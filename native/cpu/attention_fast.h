@@ -1,9 +1,10 @@
-// The float fast path of the attention forward (o and lse), behind the CPU table's
-// attention.forward (attention_table.cpp). attention_flash.h stays the plain reference (and
-// computes the JVP and the backward); this computes the same softmax(scale q kᵀ) v with the
-// 8-lane vector code of fast_math.h and no libm call in the inner loops: at a DiT's short
-// sequences (49 tokens of a 28x28 image) the reference's scalar exp, per-task buffers and
-// 64-wide tiles made attention a fifth of a batch-1 forward.
+// The float fast paths of attention behind the CPU table (attention_table.cpp): the forward (o
+// and lse), the JVP, and the backward of short sequences. attention_flash.h stays the plain
+// reference (and computes the backward of long sequences); these compute the same functions
+// with the 8-lane vector code of fast_math.h and no libm call in the inner loops: at a DiT's
+// short sequences (49 tokens of a 28x28 image) the reference's scalar exp, per-task buffers
+// and 64-wide tiles made attention a fifth of a batch-1 forward, and its backward a quarter
+// of a training step.
 //
 // Per task: a block of up to kRows query rows of one (batch, head). The valid keys of that
 // item (key_lengths) are transposed once per task into d x n8 (n rounded up to 8 lanes, the
@@ -26,6 +27,12 @@ namespace scm::cpu::fast {
 
 void attention_forward(Isa isa, const ScmAttentionShape& s, const float* q, const float* k, const float* v, float* o,
                        float* lse /* nullable */);
+
+// The JVP (o, to and lse) with the forward's tasks and row passes, adding per row
+//   Sdot_c = scale (qdot . k_c + q . kdot_c)  (keys and key tangents transposed once per task),
+//   mu = Σ_c p_c Sdot_c / l,  to = (Σ_c p_c Sdot_c v_c + Σ_c p_c vdot_c) / l - mu o.
+void attention_jvp(Isa isa, const ScmAttentionShape& s, const float* q, const float* k, const float* v, const float* tq,
+                   const float* tk, const float* tv, float* o, float* to, float* lse /* nullable */);
 
 // The backward (dq, dk, dv from o, lse and dout) for short sequences: one task per (batch,
 // head) keeps the head's whole P and dS (len_q x n8 floats each) in cache, so it runs only when

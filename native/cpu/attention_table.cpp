@@ -1,6 +1,6 @@
-// The CPU backend's attention family entries: the forward, and the backward of short sequences
-// (attention_backward_fits), run the vectorised float fast paths (attention_fast.h) on the best
-// ISA; the JVP and the backward of long sequences are the float instantiations of the tiled
+// The CPU backend's attention family entries: the forward, the JVP and the backward of short
+// sequences (attention_backward_fits) run the vectorised float fast paths (attention_fast.h) on
+// the best ISA; the backward of long sequences is the float instantiation of the tiled
 // reference (attention_flash.h); the naive entries are attention_naive.h. The precision
 // field of the shape is ignored on the CPU (fp32 throughout).
 #include "../core/kernels/table.h"
@@ -45,7 +45,7 @@ int jvp(const ScmAttentionShape* s, const float* q, const float* k, const float*
   return scm::guarded([&] {
     check_forward(s, q, k, v, o);
     check_forward(s, tq, tk, tv, to);
-    scm::cpu::attention_flash_jvp<float>(*s, q, k, v, tq, tk, tv, o, to, lse);
+    scm::cpu::fast::attention_jvp(scm::cpu::fast::best_isa(), *s, q, k, v, tq, tk, tv, o, to, lse);
   });
 }
 

@@ -145,9 +145,9 @@ void check_fd_cases(const Impl& impl) {
   check_fd(impl, 1, 1, 1, 1, 2, {}, 500);      // one query, one key
 }
 
-// The float table entries (forward: the fast path of attention_fast.h; JVP and backward: the
-// tiled kernels of attention_flash.h; or the naive entries when `naive`) against the double
-// naive reference:
+// The float table entries (forward, JVP and the backward of short sequences: the fast paths of
+// attention_fast.h; the backward of long ones: the tiled kernel of attention_flash.h; or the
+// naive entries when `naive`) against the double naive reference:
 // forward (o, lse), JVP (o, to) and backward (dq, dk, dv), each rel L2 <= tol. Outputs are
 // poisoned with NaN first so an unwritten element fails.
 void check_float_vs_double(bool naive, int64_t batch, int64_t heads, int64_t len_q,
@@ -328,11 +328,11 @@ SCM_TEST(attention_fast_forward_dit_shapes_and_isas) {
 }
 
 // The fast backward (attention_fast.h, the table's backward for short sequences): which shapes
-// it takes (the DiT's, not the long ones the tiled reference keeps), and its ISA variants bit
-// for bit. Its accuracy against the double reference is checked through the table entries by
+// it takes (the DiT's, not the long ones the tiled reference keeps), and its ISA variants and
+// the fast JVP's bit for bit. Its accuracy against the double reference is checked through the table entries by
 // the tiled_float and fast_forward tests above (every case with len_q x len_k within its
 // buffer: 15x15, 64x64, 49x49, 37x53, 70x131, ...), its empty rows by attention_empty_rows.
-SCM_TEST(attention_fast_backward_dit_shapes_and_isas) {
+SCM_TEST(attention_fast_backward_jvp_dit_shapes_and_isas) {
   SCM_CHECK(scm::cpu::fast::attention_backward_fits(make_shape(128, 4, 49, 49, 32, nullptr)), "the DiT shape must take the fast backward");
   SCM_CHECK(scm::cpu::fast::attention_backward_fits(make_shape(1, 1, 70, 131, 17, nullptr)), "70 x 131 must take the fast backward");
   SCM_CHECK(!scm::cpu::fast::attention_backward_fits(make_shape(1, 1, 515, 515, 64, nullptr)), "515 x 515 must stay on the tiled reference");
@@ -357,10 +357,24 @@ SCM_TEST(attention_fast_backward_dit_shapes_and_isas) {
       scm::cpu::fast::attention_backward(i ? scm::cpu::fast::Isa::Avx2 : scm::cpu::fast::Isa::Baseline, s, q.data(), k.data(),
                                          v.data(), o.data(), lse.data(), dout.data(), g[i][0].data(), g[i][1].data(), g[i][2].data());
     }
-    const char* names[3] = {"dq", "dk", "dv"};
-    for (int j = 0; j < 3; ++j) {
-      for (float x : g[0][j]) SCM_CHECK(std::isfinite(x), "q", c.lq, " k", c.lk, ": ", names[j], " not finite (unwritten?)");
-      SCM_CHECK(std::memcmp(g[0][j].data(), g[1][j].data(), g[0][j].size() * 4) == 0, "q", c.lq, " k", c.lk, " d", c.d, ": ", names[j], " differs between ISAs");
+    // the JVP's variants too
+    const std::vector<float> tq = cast<float>(in.tq), tk = cast<float>(in.tk), tv = cast<float>(in.tv);
+    std::vector<float> jo[2], jto[2], jlse[2];
+    for (int i = 0; i < 2; ++i) {
+      jo[i].assign(q_size(s), std::numeric_limits<float>::quiet_NaN());
+      jto[i].assign(q_size(s), std::numeric_limits<float>::quiet_NaN());
+      jlse[i].assign(row_count(s), std::numeric_limits<float>::quiet_NaN());
+      scm::cpu::fast::attention_jvp(i ? scm::cpu::fast::Isa::Avx2 : scm::cpu::fast::Isa::Baseline, s, q.data(), k.data(),
+                                    v.data(), tq.data(), tk.data(), tv.data(), jo[i].data(), jto[i].data(), jlse[i].data());
+    }
+    const char* names[6] = {"dq", "dk", "dv", "jvp o", "jvp to", "jvp lse"};
+    const std::vector<float>* got[6][2] = {{&g[0][0], &g[1][0]}, {&g[0][1], &g[1][1]}, {&g[0][2], &g[1][2]},
+                                           {&jo[0], &jo[1]}, {&jto[0], &jto[1]}, {&jlse[0], &jlse[1]}};
+    for (int j = 0; j < 6; ++j) {
+      const std::vector<float>& a = *got[j][0];
+      const std::vector<float>& b = *got[j][1];
+      for (float x : a) SCM_CHECK(j == 5 || std::isfinite(x), "q", c.lq, " k", c.lk, ": ", names[j], " not finite (unwritten?)");
+      SCM_CHECK(std::memcmp(a.data(), b.data(), a.size() * 4) == 0, "q", c.lq, " k", c.lk, " d", c.d, ": ", names[j], " differs between ISAs");
     }
   }
 }
