@@ -338,47 +338,11 @@ SCM_ATTENTION_FORWARD(forward_base, )
 SCM_ATTENTION_FORWARD(forward_avx2, SCM_FAST_TARGET_AVX2)
 #endif
 
-ForwardFn forward_fn(Isa isa) {
-#if SCM_FAST_X86
-  if (isa == Isa::Avx2) {
-    require(isa_available(Isa::Avx2), SCM_E_ARGUMENT, "attention forward: this CPU has no AVX2");
-    return forward_avx2;
-  }
-#else
-  require(isa == Isa::Baseline, SCM_E_ARGUMENT, "attention forward: only the baseline ISA on this CPU");
-#endif
-  return forward_base;
-}
-
-BackwardFn backward_fn(Isa isa) {
-#if SCM_FAST_X86
-  if (isa == Isa::Avx2) {
-    require(isa_available(Isa::Avx2), SCM_E_ARGUMENT, "attention backward: this CPU has no AVX2");
-    return backward_avx2;
-  }
-#else
-  require(isa == Isa::Baseline, SCM_E_ARGUMENT, "attention backward: only the baseline ISA on this CPU");
-#endif
-  return backward_base;
-}
-
-JvpFn jvp_fn(Isa isa) {
-#if SCM_FAST_X86
-  if (isa == Isa::Avx2) {
-    require(isa_available(Isa::Avx2), SCM_E_ARGUMENT, "attention JVP: this CPU has no AVX2");
-    return jvp_avx2;
-  }
-#else
-  require(isa == Isa::Baseline, SCM_E_ARGUMENT, "attention JVP: only the baseline ISA on this CPU");
-#endif
-  return jvp_base;
-}
-
 }  // namespace
 
 void attention_jvp(Isa isa, const ScmAttentionShape& s, const float* q, const float* k, const float* v, const float* tq,
                    const float* tk, const float* tv, float* o, float* to, float* lse) {
-  const JvpFn fn = jvp_fn(isa);
+  const JvpFn fn = variant<JvpFn>(isa, jvp_base, SCM_FAST_AVX2(jvp), "attention JVP");
   const int64_t q_blocks = (s.len_q + kRows - 1) / kRows;
   const size_t tasks = static_cast<size_t>(s.batch * s.heads * q_blocks);
   parallel_for(tasks, 1, [&](size_t begin, size_t end) {
@@ -396,7 +360,7 @@ void attention_backward(Isa isa, const ScmAttentionShape& s, const float* q, con
                         const float* o, const float* lse, const float* dout, float* dq, float* dk, float* dv) {
   require(attention_backward_fits(s), SCM_E_ARGUMENT, "attention backward fast path: len_q ", s.len_q, " x len_k ",
           s.len_k, " is over its per-head buffer");
-  const BackwardFn fn = backward_fn(isa);
+  const BackwardFn fn = variant<BackwardFn>(isa, backward_base, SCM_FAST_AVX2(backward), "attention backward");
   parallel_for(static_cast<size_t>(s.batch * s.heads), 1, [&](size_t begin, size_t end) {
     thread_local BackwardBuffers buffers;
     for (size_t t = begin; t < end; ++t) fn(s, q, k, v, o, lse, dout, dq, dk, dv, static_cast<int64_t>(t), buffers);
@@ -405,7 +369,7 @@ void attention_backward(Isa isa, const ScmAttentionShape& s, const float* q, con
 
 void attention_forward(Isa isa, const ScmAttentionShape& s, const float* q, const float* k, const float* v, float* o,
                        float* lse) {
-  const ForwardFn fn = forward_fn(isa);
+  const ForwardFn fn = variant<ForwardFn>(isa, forward_base, SCM_FAST_AVX2(forward), "attention forward");
   const int64_t q_blocks = (s.len_q + kRows - 1) / kRows;
   const size_t tasks = static_cast<size_t>(s.batch * s.heads * q_blocks);
   parallel_for(tasks, 1, [&](size_t begin, size_t end) {

@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../core/error.h"
+
 #if !(defined(__GNUC__) || defined(__clang__))
 #error "native/cpu/fast_math.h needs GCC or Clang vector extensions"
 #endif
@@ -46,6 +48,22 @@ enum class Isa { Baseline = 0, Avx2 = 1 };
 bool isa_available(Isa isa);  // Baseline always; Avx2 when the CPU and OS support it
 Isa best_isa();               // the fastest available (cached); SCM_CPU_ISA=baseline forces Baseline
 const char* isa_name(Isa isa);
+
+// The compiled variant of a kernel for isa: base, or avx2 (pass SCM_FAST_AVX2(name): name_avx2,
+// or nullptr where the build is not x86). An ISA the build or the CPU lacks is an
+// SCM_E_ARGUMENT error naming op.
+#if SCM_FAST_X86
+#define SCM_FAST_AVX2(NAME) NAME##_avx2
+#else
+#define SCM_FAST_AVX2(NAME) nullptr
+#endif
+template <class Fn>
+inline Fn variant(Isa isa, Fn base, Fn avx2, const char* op) {
+  if (isa == Isa::Baseline) return base;
+  require(avx2 != nullptr, SCM_E_ARGUMENT, op, ": only the baseline ISA on this CPU");
+  require(isa_available(Isa::Avx2), SCM_E_ARGUMENT, op, ": this CPU has no AVX2");
+  return avx2;
+}
 
 typedef float f8 __attribute__((vector_size(32)));
 typedef int32_t i8 __attribute__((vector_size(32)));

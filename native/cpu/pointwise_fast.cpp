@@ -127,14 +127,11 @@ SegmentFn segment_fn(Isa isa, int act, int mode) {
 #if SCM_FAST_X86
   static const SegmentFn avx2[2][3] = {{silu_fwd_avx2, silu_dual_avx2, silu_bwd_avx2},
                                        {gelu_fwd_avx2, gelu_dual_avx2, gelu_bwd_avx2}};
-  if (isa == Isa::Avx2) {
-    require(isa_available(Isa::Avx2), SCM_E_ARGUMENT, "bias_act: this CPU has no AVX2");
-    return avx2[act == SCM_ACT_GELU_TANH][mode];
-  }
+  const SegmentFn wide = avx2[act == SCM_ACT_GELU_TANH][mode];
 #else
-  require(isa == Isa::Baseline, SCM_E_ARGUMENT, "bias_act: only the baseline ISA on this CPU");
+  const SegmentFn wide = nullptr;
 #endif
-  return base[act == SCM_ACT_GELU_TANH][mode];
+  return variant(isa, base[act == SCM_ACT_GELU_TANH][mode], wide, "bias_act");
 }
 
 // Elementwise over rows x cols in chunks (the reference's grain), each chunk cut at row ends
