@@ -29,6 +29,23 @@ SCM_FAST_INLINE void logits(const float* q, int64_t d, const float* kt, int64_t 
   }
 }
 
+// dst[c * ld_dst + r] = src[r * ld_src + c] for r < rows, c < cols.
+SCM_FAST_INLINE void transpose(const float* src, int64_t rows, int64_t cols, int64_t ld_src, float* dst,
+                               int64_t ld_dst) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[c * ld_dst + r] = src[r * ld_src + c];
+}
+
+// logits() of nr rows (4 at a time where there are 4, else one by one).
+SCM_FAST_INLINE void logits_rows(int64_t nr, const float* q, int64_t d, const float* kt, int64_t n8, float scale,
+                                 float* s) {
+  if (nr == 4) {
+    logits<4>(q, d, kt, n8, scale, s);
+    return;
+  }
+  for (int64_t r = 0; r < nr; ++r) logits<1>(q + r * d, d, kt, n8, scale, s + r * n8);
+}
+
 // Softmax of one row of n logits in place (the n8 - n pad lanes set to 0); returns l and
 // writes the row max to m.
 SCM_FAST_INLINE float softmax_row(float* s, int64_t n, int64_t n8, float& m) {
@@ -110,19 +127,13 @@ SCM_FAST_INLINE void forward_task(const ScmAttentionShape& s, const float* q, co
   const int64_t n8 = (n + kLanes - 1) / kLanes * kLanes;
   const float* K = k + bh * Lk * d;
   const float* V = v + bh * Lk * d;
-  kt.resize(static_cast<size_t>(d * n8));
+  kt.assign(static_cast<size_t>(d * n8), 0.0f);
   sbuf.resize(static_cast<size_t>(4 * n8));
-  for (int64_t x = 0; x < d; ++x) {
-    float* row = kt.data() + x * n8;
-    for (int64_t c = 0; c < n; ++c) row[c] = K[c * d + x];
-    std::fill(row + n, row + n8, 0.0f);
-  }
+  transpose(K, n, d, d, kt.data(), n8);  // d x n8, pad lanes 0
   const float scale = static_cast<float>(s.scale);
   for (int64_t r0 = 0; r0 < nq; r0 += 4) {
     const int nr = static_cast<int>(std::min<int64_t>(4, nq - r0));
-    if (nr == 4) logits<4>(Q + r0 * d, d, kt.data(), n8, scale, sbuf.data());
-    else
-      for (int r = 0; r < nr; ++r) logits<1>(Q + (r0 + r) * d, d, kt.data(), n8, scale, sbuf.data() + r * n8);
+    logits_rows(nr, Q + r0 * d, d, kt.data(), n8, scale, sbuf.data());
     for (int r = 0; r < nr; ++r) {
       float* p = sbuf.data() + r * n8;
       float m;
@@ -139,13 +150,6 @@ constexpr int64_t kBackwardMaxTile = 16384;  // len_q x n8 floats of P (and of d
 struct BackwardBuffers {
   std::vector<float> kt, vt, p, ds, pt, dst;
 };
-
-// dst[c * ld_dst + r] = src[r * ld_src + c] for r < rows, c < cols.
-SCM_FAST_INLINE void transpose(const float* src, int64_t rows, int64_t cols, int64_t ld_src, float* dst,
-                               int64_t ld_dst) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) dst[c * ld_dst + r] = src[r * ld_src + c];
-}
 
 // x . y over d floats, summed in index order like one lane of logits(): where o_r = v_c (a
 // single valid key) D_r then equals dO_r . v_c bit for bit and dS = 0 exactly, as in exact
@@ -206,15 +210,8 @@ SCM_FAST_INLINE void backward_task(const ScmAttentionShape& s, const float* q, c
     const int64_t nr = std::min<int64_t>(4, Lq - r0);
     float* P = b.p.data() + r0 * n8;
     float* dS = b.ds.data() + r0 * n8;
-    if (nr == 4) {
-      logits<4>(Q + r0 * d, d, b.kt.data(), n8, scale, P);
-      logits<4>(dO + r0 * d, d, b.vt.data(), n8, 1.0f, dS);
-    } else {
-      for (int64_t r = 0; r < nr; ++r) {
-        logits<1>(Q + (r0 + r) * d, d, b.kt.data(), n8, scale, P + r * n8);
-        logits<1>(dO + (r0 + r) * d, d, b.vt.data(), n8, 1.0f, dS + r * n8);
-      }
-    }
+    logits_rows(nr, Q + r0 * d, d, b.kt.data(), n8, scale, P);
+    logits_rows(nr, dO + r0 * d, d, b.vt.data(), n8, 1.0f, dS);
     backward_rows(LSE + r0, dO + r0 * d, O + r0 * d, d, n, n8, scale, nr, P, dS);
     for (int64_t r = 0; r < nr; ++r) weighted_values(dS + r * n8, n, K, d, 1.0f, dQ + (r0 + r) * d);
   }
@@ -276,17 +273,9 @@ SCM_FAST_INLINE void jvp_task(const ScmAttentionShape& s, const float* q, const 
   for (int64_t r0 = 0; r0 < nq; r0 += 4) {
     const int nr = static_cast<int>(std::min<int64_t>(4, nq - r0));
     // S = scale q.k; Sdot = scale (qdot.k + q.kdot)
-    if (nr == 4) {
-      logits<4>(Q + r0 * d, d, w.kt.data(), n8, scale, w.s.data());
-      logits<4>(TQ + r0 * d, d, w.kt.data(), n8, 1.0f, w.ts.data());
-      logits<4>(Q + r0 * d, d, w.tkt.data(), n8, 1.0f, w.tmp.data());
-    } else {
-      for (int r = 0; r < nr; ++r) {
-        logits<1>(Q + (r0 + r) * d, d, w.kt.data(), n8, scale, w.s.data() + r * n8);
-        logits<1>(TQ + (r0 + r) * d, d, w.kt.data(), n8, 1.0f, w.ts.data() + r * n8);
-        logits<1>(Q + (r0 + r) * d, d, w.tkt.data(), n8, 1.0f, w.tmp.data() + r * n8);
-      }
-    }
+    logits_rows(nr, Q + r0 * d, d, w.kt.data(), n8, scale, w.s.data());
+    logits_rows(nr, TQ + r0 * d, d, w.kt.data(), n8, 1.0f, w.ts.data());
+    logits_rows(nr, Q + r0 * d, d, w.tkt.data(), n8, 1.0f, w.tmp.data());
     for (int r = 0; r < nr; ++r) {
       float* p = w.s.data() + r * n8;
       float* ts = w.ts.data() + r * n8;
