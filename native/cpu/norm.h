@@ -315,11 +315,29 @@ void adn_dual(int64_t batch, int64_t tokens, int64_t C, double eps, double pnorm
   }
   const int64_t rows = batch * tokens;
   parallel_for(static_cast<size_t>(rows), norm_detail::row_grain(C), [&](size_t begin, size_t end) {
+    // Sample i's modulation ps = s rs, pb = b rb and (JVP) their tangents tps, tpb: the same for
+    // all its tokens, so computed once per sample a chunk meets (the row loop then has no
+    // branch and no per-token recomputation; the values are the same expressions).
+    thread_local std::vector<double> mod;
+    mod.resize(static_cast<size_t>(4 * C));
+    double *ps = mod.data(), *pb = ps + C, *tps = pb + C, *tpb = tps + C;
+    int64_t cached = -1;
     for (size_t r = begin; r < end; ++r) {
       const int64_t i = static_cast<int64_t>(r) / tokens, off = static_cast<int64_t>(r) * C;
       const T* xr = x + off;
-      const T* si = s + i * C;
-      const T* bi = b + i * C;
+      if (i != cached) {
+        const T* si = s + i * C;
+        const T* bi = b + i * C;
+        for (int64_t c = 0; c < C; ++c) {
+          ps[c] = si[c] * rs[i];
+          pb[c] = bi[c] * rb[i];
+          if (ty) {
+            tps[c] = ts ? rs[i] * (ts[i * C + c] - ps[c] * ms[i]) : -rs[i] * ps[c] * ms[i];
+            tpb[c] = tb ? rb[i] * (tb[i * C + c] - pb[c] * mb[i]) : -rb[i] * pb[c] * mb[i];
+          }
+        }
+        cached = i;
+      }
       double mu = 0, var = 0;
       for (int64_t c = 0; c < C; ++c) mu += xr[c];
       mu /= C;
@@ -332,15 +350,14 @@ void adn_dual(int64_t batch, int64_t tokens, int64_t C, double eps, double pnorm
         for (int64_t c = 0; c < C; ++c) m2 += (xr[c] - mu) * rr * (tx[off + c] - tmu);
         m2 /= C;
       }
-      for (int64_t c = 0; c < C; ++c) {
-        const double xh = (xr[c] - mu) * rr, ps = si[c] * rs[i], pb = bi[c] * rb[i];
-        y[off + c] = static_cast<T>(xh * ps + pb);
-        if (ty) {
-          const double txh = rr * ((tx[off + c] - tmu) - xh * m2);
-          const double tps = ts ? rs[i] * (ts[i * C + c] - ps * ms[i]) : -rs[i] * ps * ms[i];
-          const double tpb = tb ? rb[i] * (tb[i * C + c] - pb * mb[i]) : -rb[i] * pb * mb[i];
-          ty[off + c] = static_cast<T>(txh * ps + xh * tps + tpb);
+      if (ty) {
+        for (int64_t c = 0; c < C; ++c) {
+          const double xh = (xr[c] - mu) * rr, txh = rr * ((tx[off + c] - tmu) - xh * m2);
+          y[off + c] = static_cast<T>(xh * ps[c] + pb[c]);
+          ty[off + c] = static_cast<T>(txh * ps[c] + xh * tps[c] + tpb[c]);
         }
+      } else {
+        for (int64_t c = 0; c < C; ++c) y[off + c] = static_cast<T>((xr[c] - mu) * rr * ps[c] + pb[c]);
       }
       if (mean) mean[r] = static_cast<T>(mu);
       if (rstd) rstd[r] = static_cast<T>(rr);
