@@ -16,6 +16,14 @@ bool isa_available(Isa isa) {
 #else
       return false;
 #endif
+    case Isa::Avx512:
+#if SCM_FAST_X86
+      // The same checks for the ZMM and opmask state; the four subsets SCM_FAST_TARGET_AVX512 uses.
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+#else
+      return false;
+#endif
   }
   return false;
 }
@@ -23,12 +31,14 @@ bool isa_available(Isa isa) {
 Isa best_isa() {
   static const Isa best = [] {
     const char* env = std::getenv("SCM_CPU_ISA");
-    if (env && std::strcmp(env, "baseline") == 0) return Isa::Baseline;
+    const bool baseline = env && std::strcmp(env, "baseline") == 0, avx2 = env && std::strcmp(env, "avx2") == 0;
+    if (baseline) return Isa::Baseline;
+    if (!avx2 && isa_available(Isa::Avx512)) return Isa::Avx512;
     return isa_available(Isa::Avx2) ? Isa::Avx2 : Isa::Baseline;
   }();
   return best;
 }
 
-const char* isa_name(Isa isa) { return isa == Isa::Avx2 ? "avx2" : "baseline"; }
+const char* isa_name(Isa isa) { return isa == Isa::Avx512 ? "avx512" : isa == Isa::Avx2 ? "avx2" : "baseline"; }
 
 }  // namespace scm::cpu::fast

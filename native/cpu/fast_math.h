@@ -9,9 +9,12 @@
 //    variant computes bit-identical results (tested: fast_isa_variants_bit_identical).
 //  - No control flow on values: selects are bitwise blends, so the code is the same for every
 //    lane and for the tails (a tail is a partial vector padded by the caller).
-//  - ISA variants: each kernel is an always-inline template instantiated in two wrappers, one
-//    compiled for the baseline ISA and one with __attribute__((target("avx2"))) on x86-64;
-//    best_isa() picks at run time (cpuid + OS support, cached).
+//  - ISA variants: each kernel is an always-inline template instantiated in wrappers, one
+//    compiled for the baseline ISA and one with __attribute__((target("avx2"))) on x86-64, and
+//    where wider vectors pay (bias_act's double lanes; the attention kernels' float lanes gained
+//    ~4% and have none) one for AVX-512 (F, DQ, VL, BW);
+//    best_isa() picks at run time (cpuid + OS support, cached). A kernel without an AVX-512
+//    wrapper runs its AVX2 one on an AVX-512 CPU.
 //
 // exp8(a): e^a for every float a: correctly signed zero below -104 (e^a < 2^-150), +inf above
 // 88.73, NaN for NaN, subnormal results rounded once (two-step scaling). Cody-Waite range
@@ -35,6 +38,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #define SCM_FAST_X86 1
 #define SCM_FAST_TARGET_AVX2 __attribute__((target("avx2")))
+#define SCM_FAST_TARGET_AVX512 __attribute__((target("avx2,avx512f,avx512dq,avx512vl,avx512bw")))
 #else
 #define SCM_FAST_X86 0
 #endif
@@ -44,25 +48,30 @@
 namespace scm::cpu::fast {
 
 // The instruction sets a fast kernel is compiled for. Baseline: the build's (x86-64: SSE2).
-enum class Isa { Baseline = 0, Avx2 = 1 };
-bool isa_available(Isa isa);  // Baseline always; Avx2 when the CPU and OS support it
-Isa best_isa();               // the fastest available (cached); SCM_CPU_ISA=baseline forces Baseline
+enum class Isa { Baseline = 0, Avx2 = 1, Avx512 = 2 };
+// Baseline always; Avx2 / Avx512 (F, DQ, VL and BW) when the CPU and the OS support them.
+bool isa_available(Isa isa);
+// The fastest available (cached); SCM_CPU_ISA=baseline or =avx2 caps it there.
+Isa best_isa();
 const char* isa_name(Isa isa);
 
-// The compiled variant of a kernel for isa: base, or avx2 (pass SCM_FAST_AVX2(name): name_avx2,
-// or nullptr where the build is not x86). An ISA the build or the CPU lacks is an
+// The compiled variant of a kernel for isa: base, avx2 (pass SCM_FAST_AVX2(name): name_avx2, or
+// nullptr where the build is not x86) or avx512 (SCM_FAST_AVX512(name); nullptr: the kernel has
+// no AVX-512 wrapper and runs avx2 there). An ISA the build or the CPU lacks is an
 // SCM_E_ARGUMENT error naming op.
 #if SCM_FAST_X86
 #define SCM_FAST_AVX2(NAME) NAME##_avx2
+#define SCM_FAST_AVX512(NAME) NAME##_avx512
 #else
 #define SCM_FAST_AVX2(NAME) nullptr
+#define SCM_FAST_AVX512(NAME) nullptr
 #endif
 template <class Fn>
-inline Fn variant(Isa isa, Fn base, Fn avx2, const char* op) {
+inline Fn variant(Isa isa, Fn base, Fn avx2, const char* op, Fn avx512 = nullptr) {
   if (isa == Isa::Baseline) return base;
   require(avx2 != nullptr, SCM_E_ARGUMENT, op, ": only the baseline ISA on this CPU");
-  require(isa_available(Isa::Avx2), SCM_E_ARGUMENT, op, ": this CPU has no AVX2");
-  return avx2;
+  require(isa_available(isa), SCM_E_ARGUMENT, op, ": this CPU has no ", isa_name(isa));
+  return isa == Isa::Avx512 && avx512 != nullptr ? avx512 : avx2;
 }
 
 typedef float f8 __attribute__((vector_size(32)));

@@ -111,6 +111,7 @@ SCM_FAST_TARGET_AVX2 void exp8_avx2(const float* a, float* y, size_t n) {
 std::vector<F::Isa> isas() {
   std::vector<F::Isa> v = {F::Isa::Baseline};
   if (F::isa_available(F::Isa::Avx2)) v.push_back(F::Isa::Avx2);
+  if (F::isa_available(F::Isa::Avx512)) v.push_back(F::Isa::Avx512);
   return v;
 }
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
@@ -343,11 +344,15 @@ SCM_TEST(fast_isa_variants_bit_identical) {
         const std::vector<float> x = mixed_inputs(n, seed), tx = mixed_inputs(n, seed + 1);
         const std::vector<float> bias = cast<float>(random_uniform(cols, seed + 2, -2, 2)), db0 = cast<float>(random_normal(cols, seed + 3));
         const float* b = hb ? bias.data() : nullptr;
-        std::vector<std::vector<float>> out[3];
-        for (int v = 0; v < 3; ++v) {  // baseline, AVX2, the table entry
-          const F::Isa isa = v == 0 ? F::Isa::Baseline : v == 1 ? F::Isa::Avx2 : F::best_isa();
+        // baseline, AVX2, AVX-512 (where the CPU has it), the table entry
+        const std::vector<F::Isa> variants = isas();
+        const size_t nv = variants.size() + 1;
+        std::vector<std::vector<std::vector<float>>> out(nv);
+        for (size_t v = 0; v < nv; ++v) {
+          const bool table = v == variants.size();
+          const F::Isa isa = table ? F::best_isa() : variants[v];
           std::vector<float> y(n, kNaN), yd(n, kNaN), ty(n, kNaN), dx(n, kNaN), dbias = db0;
-          if (v < 2) {
+          if (!table) {
             F::bias_act_forward(isa, rows, cols, act, x.data(), b, y.data());
             F::bias_act_dual(isa, rows, cols, act, x.data(), tx.data(), b, yd.data(), ty.data());
             F::bias_act_backward(isa, rows, cols, act, x.data(), b, tx.data(), dx.data(), hb ? dbias.data() : nullptr);
@@ -360,10 +365,11 @@ SCM_TEST(fast_isa_variants_bit_identical) {
           }
           out[v] = {y, yd, ty, dx, dbias};
         }
-        for (int v = 1; v < 3; ++v)
+        for (size_t v = 1; v < nv; ++v)
           for (int o = 0; o < 5; ++o)
             SCM_CHECK(same_bits(out[0][o], out[v][o]), act, " ", rows, "x", cols, hb ? " bias" : "", " output ", o,
-                      v == 1 ? ": AVX2 differs from baseline" : ": the table entry differs from the fast path");
+                      v < variants.size() ? concat(": ", F::isa_name(variants[v]), " differs from baseline")
+                                          : std::string(": the table entry differs from the fast path"));
       }
   note(concat("best_isa: ", F::isa_name(F::best_isa())));
 }
