@@ -62,6 +62,12 @@ interface CommonOptions {
   lrWarmupSteps?: number;
   /** Inverse square root decay after this many steps (0: constant). */
   lrDecaySteps?: number;
+  /**
+   * Linear cool-down over the last this many of `steps` (0: none): step s of the last N runs at
+   * lr * (steps - s + 1) / N, down to lr / N at the last step. It ends with `steps`, so a resumed
+   * run with more steps cools down at its new end.
+   */
+  lrCooldownSteps?: number;
   /** EMA half-life in samples (default 500 000) with EDM's ramp-up (emaRampup, default 0.05). */
   emaHalfLife?: number;
   emaRampup?: number;
@@ -104,13 +110,21 @@ export interface TrainConsistencyOptions extends CommonOptions {
   modulation?: NetworkConfig['modulation'];
 }
 
-const COMMON_KEYS = ['data', 'dataOptions', 'steps', 'batchSize', 'lr', 'seed', 'backend', 'precision', 'optimizer', 'betas', 'weightDecay', 'gradClip', 'lrWarmupSteps', 'lrDecaySteps', 'emaHalfLife', 'emaRampup', 'proposal', 'labelDropout', 'onProgress', 'progressEvery', 'signal', 'checkpoint', 'sampleGrid'] as const;
+const COMMON_KEYS = ['data', 'dataOptions', 'steps', 'batchSize', 'lr', 'seed', 'backend', 'precision', 'optimizer', 'betas', 'weightDecay', 'gradClip', 'lrWarmupSteps', 'lrDecaySteps', 'lrCooldownSteps', 'emaHalfLife', 'emaRampup', 'proposal', 'labelDropout', 'onProgress', 'progressEvery', 'signal', 'checkpoint', 'sampleGrid'] as const;
 
 function nonneg(v: unknown, name: string, where: string, fallback: number): number {
   if (v === undefined) return fallback;
   const x = checkFinite(v, name, where);
   if (x < 0) throw argumentError(`${where}: ${name} must be >= 0, got ${x}`);
   return x;
+}
+
+/** The cool-down's length and end (the run's last step), checked against `steps`. */
+function cooldown(o: Record<string, unknown>, where: string): { lrCooldownSteps: number; lrCooldownEnd: number } {
+  const steps = checkSize(o.steps, 'steps', where, { min: 1 });
+  const n = o.lrCooldownSteps === undefined ? 0 : checkSize(o.lrCooldownSteps, 'lrCooldownSteps', where);
+  if (n > steps) throw argumentError(`${where}: lrCooldownSteps = ${n} is more than steps = ${steps}`);
+  return { lrCooldownSteps: n, lrCooldownEnd: steps };
 }
 
 /** The engine's training options from the user's (checked). */
@@ -135,6 +149,7 @@ function nativeTrainOptions(o: Record<string, unknown>, where: string, defaults:
     gradClip: nonneg(o.gradClip, 'gradClip', where, 0),
     lrWarmupSteps: o.lrWarmupSteps === undefined ? 0 : checkSize(o.lrWarmupSteps, 'lrWarmupSteps', where),
     lrDecaySteps: o.lrDecaySteps === undefined ? 0 : checkSize(o.lrDecaySteps, 'lrDecaySteps', where),
+    ...cooldown(o, where),
     emaHalfLife: nonneg(o.emaHalfLife, 'emaHalfLife', where, 500_000),
     emaRampup: nonneg(o.emaRampup, 'emaRampup', where, 0.05),
     proposalMean: mean,

@@ -158,3 +158,19 @@ describe('argument checks', () => {
     await expectScmError(sample(model, { count: 2 }), 'E_ARGUMENT', /disposed/);
   });
 });
+
+describe('learning-rate schedule', () => {
+  test('linear warm-up, then the linear cool-down over the last lrCooldownSteps of steps', async () => {
+    const lrs: number[] = [];
+    const m = await trainDiffusion(tiny({ steps: 10, lr: 0.01, lrWarmupSteps: 2, lrCooldownSteps: 4, progressEvery: 1, onProgress: (p: { lr: number }) => lrs.push(p.lr) }));
+    m.dispose();
+    // step 1: warm-up 1/2; steps 7..10: (10 - s + 1) / 4 of the peak
+    const want = [0.005, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.0075, 0.005, 0.0025];
+    expect(lrs.length).toBe(10);
+    lrs.forEach((lr, i) => expect(lr).toBeCloseTo(want[i], 12));
+  });
+
+  test('a cool-down longer than the run is refused', async () => {
+    await expectScmError(trainDiffusion(tiny({ steps: 5, lrCooldownSteps: 6 })), 'E_ARGUMENT', /lrCooldownSteps = 6 is more than steps = 5/);
+  });
+});

@@ -44,6 +44,8 @@ scm::TrainOptions read_train_options(const Napi::Object& o) {
   t.grad_clip = read_number(o, "gradClip", t.grad_clip);
   t.lr_warmup_steps = read_size(o, "lrWarmupSteps", false, 0);
   t.lr_decay_steps = read_size(o, "lrDecaySteps", false, 0);
+  t.lr_cooldown_steps = read_size(o, "lrCooldownSteps", false, 0);
+  t.lr_cooldown_end = read_size(o, "lrCooldownEnd", false, 0);
   t.ema_halflife = read_number(o, "emaHalfLife", t.ema_halflife);
   t.ema_rampup = read_number(o, "emaRampup", t.ema_rampup);
   t.p_mean = read_number(o, "proposalMean", t.p_mean);

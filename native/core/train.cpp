@@ -39,6 +39,8 @@ void TrainOptions::validate(const ModelConfig& s, const ModelConfig* t) const {
   require(optimizer >= SCM_OPTIM_ADAM && optimizer <= SCM_OPTIM_RADAMW, SCM_E_ARGUMENT, w, ": unknown optimizer ", optimizer);
   require(lr_warmup_steps >= 0 && lr_decay_steps >= 0 && tangent_warmup >= 0, SCM_E_ARGUMENT, w,
           ": step counts must be >= 0");
+  require(lr_cooldown_steps >= 0 && (lr_cooldown_steps == 0 || lr_cooldown_steps <= lr_cooldown_end), SCM_E_ARGUMENT, w,
+          ": lrCooldownSteps=", lr_cooldown_steps, " must be in [0, the run's steps = ", lr_cooldown_end, "]");
   require(std::isfinite(p_mean) && std::isfinite(p_std) && p_std > 0, SCM_E_ARGUMENT, w, ": proposal mean ", p_mean,
           " / std ", p_std, " invalid (std must be > 0)");
   require(label_dropout >= 0 && label_dropout <= 1, SCM_E_ARGUMENT, w, ": labelDropout=", label_dropout,
@@ -197,6 +199,10 @@ void Trainer<Ops>::apply_update(int64_t B, StepStats& st) {
   double lr = o_.lr;
   if (o_.lr_warmup_steps > 0) lr *= std::min(1.0, t / static_cast<double>(o_.lr_warmup_steps));
   if (o_.lr_decay_steps > 0) lr /= std::sqrt(std::max(t / static_cast<double>(o_.lr_decay_steps), 1.0));
+  if (o_.lr_cooldown_steps > 0) {
+    const int64_t left = o_.lr_cooldown_end - step_ + 1;  // steps left, this one included
+    if (left <= o_.lr_cooldown_steps) lr *= std::max(left, int64_t{0}) / static_cast<double>(o_.lr_cooldown_steps);
+  }
   st.lr = lr;
   if (st.skipped) return;
   ops_.sumsq(1, static_cast<int64_t>(P), g_.data(), red_.data());

@@ -28,6 +28,10 @@ struct TrainOptions {
   double grad_clip = 0.0;          // max global gradient norm; 0 = off
   int64_t lr_warmup_steps = 0;     // linear warm-up
   int64_t lr_decay_steps = 0;      // inverse square root decay lr / sqrt(max(step / this, 1)); 0 = constant
+  // linear cool-down over the last lr_cooldown_steps steps before step lr_cooldown_end (the
+  // run's last step): step s in (end - cooldown, end] gets lr * (end - s + 1) / cooldown, so the
+  // last step runs at lr / cooldown; 0 = none
+  int64_t lr_cooldown_steps = 0, lr_cooldown_end = 0;
   double ema_halflife = 0.0;       // EMA half-life in samples; 0 = the EMA equals the weights
   double ema_rampup = 0.0;         // half-life <= this * samples seen (EDM's ramp-up); 0 = off
   // time proposal t = atan(exp(tau) / sd), tau ~ N(p_mean, p_std^2)
