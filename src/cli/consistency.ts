@@ -9,7 +9,7 @@ import { trainConsistency } from '../train.js';
 import { applyThreads, BACKEND_OPTIONS, defineCommand, describeChoice, sampleSuggestion } from './command.js';
 import type { OptionTable } from './options.js';
 import {
-  checkpointInfo, DATA_EXTRA_OPTIONS, dataOptions, isDatasetName, NETWORK_OPTIONS, networkChoice, networkGiven, optimisation,
+  checkpointInfo, DATA_EXTRA_OPTIONS, dataOptions, describeLr, isDatasetName, NETWORK_OPTIONS, networkChoice, networkGiven, optimisation,
   optimisationOptions, OUTPUT_OPTIONS, runTraining, STABILISER_OPTIONS, stabilisers,
 } from './training.js';
 
@@ -94,7 +94,7 @@ async function run(name: string, v: Record<string, unknown>, given: ReadonlySet<
     given,
     header: [
       `${name}: ${method === 'scd' ? 'sCD (distillation)' : 'sCT (consistency training)'} ${from}, on ${data}${guidance ? `, guidance w ~ U[${guidance[0]}, ${guidance[1]}]` : ''}`,
-      `${opt.steps} steps x batch ${opt.batchSize}, lr ${opt.lr}, ${opt.optimizer}, tangent warm-up ${v['warmup-steps']} steps, seed ${opt.seed}, ${opt.precision}, backend ${v.backend}${ablations.length ? `; ablations: ${ablations.join(', ')}` : ''}`,
+      `${opt.steps} steps x batch ${opt.batchSize}, ${describeLr(opt)}, ${opt.optimizer}, tangent warm-up ${v['warmup-steps']} steps, seed ${opt.seed}, ${opt.precision}, backend ${v.backend}${ablations.length ? `; ablations: ${ablations.join(', ')}` : ''}`,
     ],
     train: (hooks) =>
       trainConsistency({

@@ -4,7 +4,7 @@ import { DATASET_NAMES } from '../data/index.js';
 import { trainDiffusion } from '../train.js';
 import { applyThreads, BACKEND_OPTIONS, defineCommand, describeChoice, sampleSuggestion } from './command.js';
 import type { OptionTable, OptionValues } from './options.js';
-import { DATA_EXTRA_OPTIONS, dataOptions, NETWORK_OPTIONS, networkChoice, optimisation, optimisationOptions, OUTPUT_OPTIONS, runTraining, STABILISER_OPTIONS } from './training.js';
+import { DATA_EXTRA_OPTIONS, dataOptions, describeLr, NETWORK_OPTIONS, networkChoice, optimisation, optimisationOptions, OUTPUT_OPTIONS, runTraining, STABILISER_OPTIONS } from './training.js';
 
 export const TRAIN_TEACHER_OPTIONS = {
   data: { type: 'choice', choices: DATASET_NAMES, required: true, group: 'data', description: 'the data set: fashion-mnist (28x28 images, 10 classes; Debian package dataset-fashion-mnist) or a toy 2-D set' },
@@ -33,7 +33,7 @@ async function run(v: Values, given: ReadonlySet<string>): Promise<number> {
     given,
     header: [
       `train-teacher: TrigFlow diffusion, ${describeChoice(model, data)}, on ${data}`,
-      `${opt.steps} steps x batch ${opt.batchSize}, lr ${opt.lr}, ${opt.optimizer}, seed ${opt.seed}, ${opt.precision}, backend ${v.backend}`,
+      `${opt.steps} steps x batch ${opt.batchSize}, ${describeLr(opt)}, ${opt.optimizer}, seed ${opt.seed}, ${opt.precision}, backend ${v.backend}`,
     ],
     train: (hooks) =>
       trainDiffusion({

@@ -180,6 +180,16 @@ export function optimisation(v: Record<string, unknown>) {
   };
 }
 
+/** The learning rate and its schedule in words, for a command's first lines: "lr 0.0005 (warm-up 300 steps, cool-down over the last 2000)". */
+export function describeLr(o: ReturnType<typeof optimisation>): string {
+  const parts = [
+    o.lrWarmupSteps > 0 ? `warm-up ${o.lrWarmupSteps} steps` : '',
+    o.lrDecaySteps > 0 ? `1/sqrt decay after ${o.lrDecaySteps}` : '',
+    o.lrCooldownSteps > 0 ? `cool-down over the last ${o.lrCooldownSteps}` : '',
+  ].filter((p) => p);
+  return `lr ${o.lr}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
 /** `teacher.safetensors` -> `teacher.ckpt.safetensors`. */
 export function defaultCheckpoint(out: string): string {
   const ext = path.extname(out);
