@@ -1,7 +1,8 @@
 // CPU reference kernels of the norm family (templated so the tests run them in double).
 // Semantics, shapes and formulas: native/core/kernels/norm.h. Statistics and reductions are
-// accumulated in double; rows run in parallel, parameter-gradient reductions run in parallel
-// over column chunks (deterministic: each column is summed over rows in order).
+// accumulated in double (a row's forward statistics in 8 interleaved partial sums, row_sum);
+// rows run in parallel, parameter-gradient reductions run in parallel over column chunks
+// (deterministic: each column is summed over rows in order).
 //
 // Derivatives used (per row, xhat the normalised row, r = rstd, mean over the row):
 //   dual:     txhat = r * (txc - xhat * mean(xhat * txc)),  txc = tx - mean(tx) (layer norm)
@@ -118,29 +119,34 @@ namespace norm_detail {
 // independent: the chunking never changes a result.
 inline size_t row_grain(int64_t cols) { return static_cast<size_t>(std::max<int64_t>(1, 2048 / cols)); }
 
+// sum_{c < n} f(c) in double, element c added to partial sum c mod 8 and the 8 partials added
+// pairwise at the end: a fixed order (the same result on every thread count and ISA), 8
+// independent add chains instead of one (a single chain waits on each add's latency; these
+// the compiler vectorises), and rounding error growing with n / 8 rather than n.
+template <class F>
+inline double row_sum(int64_t n, F&& f) {
+  double p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t c = 0;
+  for (; c + 8 <= n; c += 8)
+    for (int j = 0; j < 8; ++j) p[j] += f(c + j);
+  for (int j = 0; c + j < n; ++j) p[j] += f(c + j);
+  return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+}
+
 // One row of layer norm (center) or RMS norm (!center), forward and optionally its JVP.
 template <class T>
 void row_forward(bool center, int64_t n, double eps, const T* x, const T* tx, const T* gamma, const T* beta, T* y,
                  T* ty, T* mean_out, T* rstd_out) {
-  double mu = 0;
-  if (center) {
-    for (int64_t c = 0; c < n; ++c) mu += x[c];
-    mu /= n;
-  }
-  double var = 0;
-  for (int64_t c = 0; c < n; ++c) {
-    double d = x[c] - mu;
-    var += d * d;
-  }
+  const double mu = center ? row_sum(n, [&](int64_t c) { return static_cast<double>(x[c]); }) / n : 0.0;
+  const double var = row_sum(n, [&](int64_t c) {
+    const double d = x[c] - mu;
+    return d * d;
+  });
   const double r = 1.0 / std::sqrt(var / n + eps);
   double tmu = 0, m2 = 0;
   if (tx) {
-    if (center) {
-      for (int64_t c = 0; c < n; ++c) tmu += tx[c];
-      tmu /= n;
-    }
-    for (int64_t c = 0; c < n; ++c) m2 += (x[c] - mu) * r * (tx[c] - tmu);
-    m2 /= n;
+    if (center) tmu = row_sum(n, [&](int64_t c) { return static_cast<double>(tx[c]); }) / n;
+    m2 = row_sum(n, [&](int64_t c) { return (x[c] - mu) * r * (tx[c] - tmu); }) / n;
   }
   for (int64_t c = 0; c < n; ++c) {
     const double xh = (x[c] - mu) * r;
@@ -338,17 +344,13 @@ void adn_dual(int64_t batch, int64_t tokens, int64_t C, double eps, double pnorm
         }
         cached = i;
       }
-      double mu = 0, var = 0;
-      for (int64_t c = 0; c < C; ++c) mu += xr[c];
-      mu /= C;
-      for (int64_t c = 0; c < C; ++c) var += (xr[c] - mu) * (xr[c] - mu);
+      const double mu = norm_detail::row_sum(C, [&](int64_t c) { return static_cast<double>(xr[c]); }) / C;
+      const double var = norm_detail::row_sum(C, [&](int64_t c) { return (xr[c] - mu) * (xr[c] - mu); });
       const double rr = 1.0 / std::sqrt(var / C + eps);
       double tmu = 0, m2 = 0;
       if (ty) {
-        for (int64_t c = 0; c < C; ++c) tmu += tx[off + c];
-        tmu /= C;
-        for (int64_t c = 0; c < C; ++c) m2 += (xr[c] - mu) * rr * (tx[off + c] - tmu);
-        m2 /= C;
+        tmu = norm_detail::row_sum(C, [&](int64_t c) { return static_cast<double>(tx[off + c]); }) / C;
+        m2 = norm_detail::row_sum(C, [&](int64_t c) { return (xr[c] - mu) * rr * (tx[off + c] - tmu); }) / C;
       }
       if (ty) {
         for (int64_t c = 0; c < C; ++c) {
