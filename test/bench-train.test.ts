@@ -54,7 +54,7 @@ describe('train benchmark cases', () => {
   });
 
   test('end to end without the peer: JSON record with every row and the targets', async () => {
-    await runTrainBench(['--models=mlp-s', '--batch=8', '--steps=diffusion,scd', '--warmup=1', '--min-runs=1', '--min-time=0', '--no-torch', `--out=${dir}`, '--backend=cpu']);
+    await runTrainBench(['--models=mlp-s', '--batch=8', '--steps=diffusion,scd', '--precision=fp32', '--warmup=1', '--min-runs=1', '--min-time=0', '--no-torch', `--out=${dir}`, '--backend=cpu']);
     const file = readdirSync(dir).find((f) => f.startsWith('train-cpu-'))!;
     const r = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
     expect(checkRecord(r)).toEqual([]);
