@@ -4,7 +4,7 @@
 # GEMM in use, and that a GEMM (fp32 and bf16) computes right. Called by .ci/run; run it by
 # hand the same way (from a checkout with node_modules installed).
 #
-#   scripts/check-configurations.sh [--main DIR] [--main-gemm REGEX] [NAME...]
+#   scripts/check-configurations.sh [--main DIR] [--main-gemm REGEX] [--test] [NAME...]
 #
 # Configurations (NAME), cheapest first; all by default:
 #   cuda-built    nvcc + cuBLAS: checks the existing main build in DIR (--main, default build/,
@@ -22,9 +22,13 @@
 #                 scripts/build-native.mjs falls back to node-gyp), in a scratch copy of the
 #                 working tree: reason names node-gyp, cpuGemm 'builtin'
 #
-# Cheap on purpose (CI has 2 cores): only the addon target is built (no CUDA library, no
-# tests), with -j$SCM_CHECK_JOBS (default 2), in scratch folders under $TMPDIR, removed after
-# (SCM_CHECK_KEEP=1 keeps them). Prints "ok|FAIL|skip NAME: ..." per configuration and
+# --test: also runs the whole vitest suite (npx vitest run) against each configuration's own
+# addon (SCM_ADDON=its scm_native.node; cuda-built is the main build, which `npm test` runs):
+# a configuration whose tests fail is a failed configuration, its line gives the counts.
+#
+# Only the addon target is built (no CUDA library, no native test binary: the suite's native
+# tests run the main build's), with -j$SCM_CHECK_JOBS (default 2), in scratch folders under
+# $TMPDIR, removed after (SCM_CHECK_KEEP=1 keeps them). Prints "ok|FAIL|skip NAME: ..." per configuration and
 # "configurations: N ok, N failed, N skipped"; writes "ok failed skipped" to
 # $SCM_CHECK_SUMMARY when set; exits 1 when a configuration failed.
 set -uo pipefail
@@ -33,11 +37,13 @@ repo=$PWD
 jobs=${SCM_CHECK_JOBS:-2}
 main_build=build
 main_gemm=.
+run_tests=0
 names=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --main) main_build=$2; shift 2 ;;
     --main-gemm) main_gemm=$2; shift 2 ;;
+    --test) run_tests=1; shift ;;
     -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) names+=("$1"); shift ;;
   esac
@@ -86,8 +92,21 @@ check_addon() {
     failed "$name" "the addon links CUDA libraries: $(ldd "$addon" | grep -iE 'cuda|cublas' | tr -s ' \n' ' ')"
     return
   fi
-  if out=$(env -u SCM_BACKEND -u SCM_CUDA_LIBRARY node scripts/check-addon.cjs "$addon" "$reason" "$gemm" 2>&1); then ok "$name" "$out"
-  else failed "$name" "$out" "$log"; fi
+  if ! out=$(env -u SCM_BACKEND -u SCM_CUDA_LIBRARY node scripts/check-addon.cjs "$addon" "$reason" "$gemm" 2>&1); then
+    failed "$name" "$out" "$log"
+    return
+  fi
+  if [ "$run_tests" = 1 ] && [ "$name" != cuda-built ]; then
+    local tlog="$work/$name.vitest.log" tjson="$work/$name.vitest.json" counts
+    env -u SCM_BACKEND -u SCM_CUDA_LIBRARY SCM_ADDON="$addon" npx vitest run --reporter=default --reporter=json \
+      --outputFile.json="$tjson" >"$tlog" 2>&1
+    local tstatus=$?
+    counts=$(node -e "const r = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));
+      console.log(r.numPassedTests + ' passed, ' + r.numFailedTests + ' failed, ' + (r.numPendingTests + r.numTodoTests) + ' skipped');" "$tjson" 2>/dev/null || echo "no test report")
+    if [ "$tstatus" -ne 0 ]; then failed "$name" "$out; tests with this addon: $counts" "$tlog"; return; fi
+    out="$out; tests with this addon: $counts"
+  fi
+  ok "$name" "$out"
 }
 
 # build_addon NAME LOG [env(1) arguments: -u NAME, NAME=VALUE...]: configures a clean scratch

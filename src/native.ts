@@ -1,6 +1,7 @@
 // Loads the addon (built by cmake-js or node-gyp; the `bindings` package finds either) and
 // registers ScmError so native failures arrive as typed errors.
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { ScmError } from './errors.js';
 
 export type BackendName = 'auto' | 'cpu' | 'cuda';
@@ -118,8 +119,9 @@ export function native(): NativeAddon {
   const require = createRequire(import.meta.url);
   let loaded: NativeAddon;
   try {
-    const bindings = require('bindings') as (name: string) => NativeAddon;
-    loaded = bindings('scm_native');
+    // SCM_ADDON: a built addon elsewhere (a configuration's scratch build under test).
+    const explicit = process.env.SCM_ADDON;
+    loaded = explicit ? (require(path.resolve(explicit)) as NativeAddon) : (require('bindings') as (name: string) => NativeAddon)('scm_native');
   } catch (e) {
     throw new ScmError(
       `the scm-native addon could not be loaded (${(e as Error).message}); run \`npm run build\` in the package folder`,
