@@ -17,7 +17,7 @@ describe('backendInfo / setBackend', () => {
 
   test('without a usable GPU the reason names the cause', () => {
     if (cudaUsable()) return;
-    expect(backendInfo().reason).toMatch(/driver|device|built without CUDA|no CUDA|cuBLAS|SCM_BACKEND|disabled/i);
+    expect(backendInfo().reason).toMatch(/driver|device|built without CUDA|built with node-gyp|no CUDA|cuBLAS|SCM_BACKEND|disabled/i);
   });
 
   test("setBackend('cpu') makes the CPU active and says CUDA is not in use", () => {
