@@ -85,7 +85,6 @@ constexpr int kLanes = 8;
 
 SCM_FAST_INLINE f8 splat(float v) { return f8{v, v, v, v, v, v, v, v}; }
 SCM_FAST_INLINE i8 splat_i(int32_t v) { return i8{v, v, v, v, v, v, v, v}; }
-SCM_FAST_INLINE d4 splat_d(double v) { return d4{v, v, v, v}; }
 
 SCM_FAST_INLINE f8 load(const float* p) {
   f8 v;
@@ -111,9 +110,6 @@ SCM_FAST_INLINE i8 bits(f8 v) { return (i8)v; }
 SCM_FAST_INLINE f8 from_bits(i8 v) { return (f8)v; }
 // mask lanes are all ones (true) or all zeros (false): a comparison result.
 SCM_FAST_INLINE f8 select(i8 mask, f8 a, f8 b) { return from_bits((bits(a) & mask) | (bits(b) & ~mask)); }
-SCM_FAST_INLINE d4 select_d(l4 mask, d4 a, d4 b) {
-  return (d4)(((l4)a & mask) | ((l4)b & ~mask));
-}
 
 SCM_FAST_INLINE f4 lo(f8 v) {
   f4 r;
