@@ -28,8 +28,8 @@
 #
 # Only the addon target is built (no CUDA library, no native test binary: the suite's native
 # tests run the main build's), with -j$SCM_CHECK_JOBS (default 2), in scratch folders under
-# $TMPDIR, removed after (SCM_CHECK_KEEP=1 keeps them). Prints "ok|FAIL|skip NAME: ..." per configuration and
-# "configurations: N ok, N failed, N skipped"; writes "ok failed skipped" to
+# $TMPDIR, removed after (SCM_CHECK_KEEP=1 keeps them). Prints "ok|FAIL|skip NAME: ..." per
+# configuration and "configurations: N ok, N failed, N skipped"; writes "ok failed skipped" to
 # $SCM_CHECK_SUMMARY when set; exits 1 when a configuration failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
     --main) main_build=$2; shift 2 ;;
     --main-gemm) main_gemm=$2; shift 2 ;;
     --test) run_tests=1; shift ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;  # the header comment
     *) names+=("$1"); shift ;;
   esac
 done
